@@ -1,0 +1,54 @@
+"""The root NinjaAPI at /api/v1/: adds each app's router and maps errors in one place.
+
+Every 4xx answers in one shape: {"detail": "...", "errors": [{"field": "...", "message": "..."}]}.
+"""
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from exchange_edu.core.api import router as core_router
+
+api = NinjaAPI(
+    title="exchange-edu API",
+    version="1",
+    description="Sandbox exchanges, lessons and calculators of exchange-edu.",
+    urls_namespace="api-1",
+)
+
+
+def _error(request, status: int, detail: str, errors: list[dict] | None = None):
+    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+
+
+def _field_name(loc) -> str:
+    # ninja reports ("body", "payload", "quantity"); the user cares about "quantity".
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    errors = [
+        {"field": _field_name(err.get("loc", ())), "message": err.get("msg", "is invalid")}
+        for err in exc.errors
+    ]
+    return _error(request, 422, "Invalid input.", errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return _error(request, 401, "Authentication required.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, str(exc))
+
+
+api.add_router("/", core_router)
