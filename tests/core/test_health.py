@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from exchange_edu.core import services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 
 def test_health_is_ok_when_beat_reached_a_worker_recently(client):
