@@ -1,0 +1,168 @@
+"""Funding: the rate, the cumulative per-contract index, and lazy settlement.
+
+Design note
+-----------
+Rate (MECHANICS 2.2; rules.funding.style = "premium_interest_clamp"):
+
+    I = (interest_quote - interest_base) / intervals_per_day      (E7: (0.06% - 0.03%) / 3 = 0.01%)
+    F = P + clamp(I - P, -clamp, +clamp), then |F| <= cap         (cap default 75% x (IM - MM) = 0.375%)
+    P = TWAP of the premium samples of the previous interval (sampled every `sample_seconds`)
+
+The rate paid at funding time t_k was fixed at t_(k-1) ("one interval ahead"): at t_k the engine
+pays `funding_rate_next`, then computes the next rate from the interval's samples.
+("twap_premium" for v2: F = TWAP(premium) / premium_divisor, no interest term.)
+
+Payment as an index (dYdX style). At each funding time the market's cumulative index grows by
+what ONE LONG CONTRACT pays, in the settlement asset:
+
+    inverse: dI = F x contract_size / mark        (E8: 0.01% x 10,000 contracts / 10,000 = 0.0001 XBT)
+    linear : dI = F x contract_size x mark
+
+A position owes `size x (I_now - I_snapshot)` (shorts have negative size, so they receive), and
+settles lazily when it is touched: a fill, a liquidation check that liquidates, delivery, ADL or
+an explicit `settle_funding`. Every equity figure includes the pending amount (see `margin`), so
+nobody's risk is misstated between settlements; because funding changes every position's
+collateral at once, the liquidation index is re-keyed at each funding time.
+
+Zero-sum: long and short open interest are equal and both use the same dI, so the exact amounts
+sum to zero. Ledger lines go through the funding clearing account `sys:funding`; each trader's
+line is floored (`TRADER_CREDIT`), so rounding leaves non-negative dust in `sys:funding` and never
+creates money. `sweep_funding_dust` moves the dust to the exchange when nothing is pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from exchange_edu.engine.events import EventKind
+from exchange_edu.engine.ledger import settle
+from exchange_edu.engine.numbers import ZERO, clamp
+from exchange_edu.engine.pricing import funding_basis, impact_prices, premium_index
+from exchange_edu.engine.rules import FundingRules, RuleSet, funding_cap
+from exchange_edu.engine.types import SYS_FUNDING, Market, MarginMode, Position
+
+
+def interest_component(quote_rate_per_day: Decimal, base_rate_per_day: Decimal,
+                       intervals_per_day: int) -> Decimal:
+    """I = (quote rate - base rate) / intervals per day."""
+    return (quote_rate_per_day - base_rate_per_day) / intervals_per_day
+
+
+def calculate_funding_rate(premium: Decimal, interest: Decimal, clamp_width: Decimal,
+                           cap: Decimal) -> Decimal:
+    """F = clamp(P + clamp(I - P, -c, +c), -cap, +cap)."""
+    rate = premium + clamp(interest - premium, -clamp_width, clamp_width)
+    return clamp(rate, -cap, cap)
+
+
+def next_rate(rules: RuleSet, premium_twap: Decimal) -> Decimal:
+    f: FundingRules = rules.funding
+    if f.style == "premium_interest_clamp":
+        return calculate_funding_rate(premium_twap, f.interest_rate, f.clamp, funding_cap(rules))
+    if f.style == "twap_premium":
+        return clamp(premium_twap / f.premium_divisor, -funding_cap(rules), funding_cap(rules))
+    return ZERO
+
+
+def index_increment(market: Market, rate: Decimal, mark: Decimal) -> Decimal:
+    """What one long contract pays at a funding time (settlement asset)."""
+    if market.is_inverse:
+        return rate * market.contract_size / mark
+    return rate * market.contract_size * mark
+
+
+def first_funding_time(epoch: datetime, now: int, rules: RuleSet) -> int | None:
+    """First funding time strictly after `now` (sim seconds): UTC midnight + offset + k x interval."""
+    f = rules.funding
+    if f.style == "none":
+        return None
+    midnight = epoch.replace(hour=0, minute=0, second=0, microsecond=0)
+    base = int((midnight - epoch).total_seconds()) + f.first_offset_seconds
+    k = (now - base) // f.interval_seconds + 1
+    return base + k * f.interval_seconds
+
+
+def funding_time_as_datetime(epoch: datetime, t: int) -> datetime:
+    return epoch + timedelta(seconds=t)
+
+
+def settle_funding(work: Any, position: Position) -> Position:
+    """Book the position's pending funding and move its snapshot to the current index.
+
+    Ledger: trader credit = floor(-size x (I - snapshot)) against `sys:funding`. An isolated
+    position's margin absorbs the posted amount (BitMEX: funding is taken from position margin).
+    The new position is stored in `work` and returned.
+    """
+    ms = work.market_state(position.market_id)
+    if position.funding_snapshot == ms.funding_index:
+        return position
+    owed = position.size * (ms.funding_index - position.funding_snapshot)
+    market = work.market(position.market_id)
+    entry = settle("funding", market.settlement_asset, [(position.account_id, -owed)], SYS_FUNDING,
+                   market=market.market_id)
+    posted = entry.amount_for(position.account_id) if entry is not None else ZERO
+    work.post(entry)
+    new_margin = position.isolated_margin
+    if position.margin_mode is MarginMode.ISOLATED:
+        new_margin += posted
+    new = replace(position, funding_snapshot=ms.funding_index, isolated_margin=new_margin)
+    if owed:
+        work.emit(EventKind.FUNDING_SETTLED, market=market.market_id, account=position.account_id,
+                  numbers={"funding_paid": owed, "posted": -posted},
+                  inputs={"contracts": position.size, "index_now": ms.funding_index,
+                          "index_at_last_settlement": position.funding_snapshot},
+                  formula="funding = contracts x (index_now - index_at_last_settlement)")
+    work.set_position(position.key, new)
+    return new
+
+
+def maybe_sample_premium(work: Any, rules: RuleSet, market_id: str) -> None:
+    """Record a premium sample if one is due (every `sample_seconds`)."""
+    f = rules.funding
+    ms = work.market_state(market_id)
+    if f.style == "none" or ms.next_funding_time is None:
+        return
+    if ms.last_premium_sample is not None and work.now - ms.last_premium_sample < f.sample_seconds:
+        return
+    market = work.market(market_id)
+    bid, ask = impact_prices(work.book(market_id), rules, market)
+    until = max(0, ms.next_funding_time - work.now)
+    basis = funding_basis(ms.funding_rate_next, until, f.interval_seconds) \
+        if rules.pricing.mark_method == "fair_price" else ZERO
+    p = premium_index(bid, ask, ms.mark_price, ms.index_price, basis)
+    work.set_market_state(replace(ms, premium_sum=ms.premium_sum + p, premium_count=ms.premium_count + 1,
+                                  last_premium_sample=work.now))
+
+
+def maybe_pay_funding(work: Any, rules: RuleSet, market_id: str) -> bool:
+    """At a due funding time: grow the index by the fixed rate, set the next rate, re-key.
+
+    Returns True when funding was paid (the caller re-keys the liquidation index).
+    """
+    ms = work.market_state(market_id)
+    if ms.next_funding_time is None or work.now < ms.next_funding_time:
+        return False
+    market = work.market(market_id)
+    paid_rate = ms.funding_rate_next
+    increment = index_increment(market, paid_rate, ms.mark_price)
+    twap = ms.premium_sum / ms.premium_count if ms.premium_count else ZERO
+    new_rate = next_rate(rules, twap)
+    interval = rules.funding.interval_seconds
+    nxt = ms.next_funding_time
+    while nxt <= work.now:
+        nxt += interval
+    work.set_market_state(replace(ms, funding_index=ms.funding_index + increment, funding_rate_next=new_rate,
+                                  next_funding_time=nxt, premium_sum=ZERO, premium_count=0))
+    work.emit(EventKind.FUNDING_PAID, market=market_id,
+              numbers={"index_increment": increment, "funding_index": ms.funding_index + increment,
+                       "open_interest": ms.open_interest},
+              inputs={"rate": paid_rate, "contract_size": market.contract_size, "mark": ms.mark_price},
+              formula="index += rate x contract_size / mark (inverse); longs pay if rate > 0")
+    work.emit(EventKind.FUNDING_RATE_SET, market=market_id, numbers={"next_rate": new_rate},
+              inputs={"premium_twap": twap, "samples": ms.premium_count, "interest": rules.funding.interest_rate,
+                      "clamp": rules.funding.clamp, "cap": funding_cap(rules)},
+              formula="F = clamp(P + clamp(I - P, -clamp, +clamp), -cap, +cap)")
+    return True

@@ -1,0 +1,357 @@
+"""Rules: the frozen RuleSet that selects and parameterises every mechanic; presets v0 and v1.
+
+Design note
+-----------
+A generation is a RuleSet, never an `if generation == ...` branch. Each mechanic reads the
+sub-config it needs (`rules.funding`, `rules.margin`, ...) and chooses its behaviour by VALUE
+(`mark_method="fair_price"`, `maintenance_basis="entry_value"`, `loss_waterfall=("insurance_fund",
+"adl")`) or by a small strategy object (`margin.risk`, a RiskModel with `rates(value, leverage)`).
+Later presets are `dataclasses.replace` of earlier ones:
+
+    V2 = replace(V1, name="v2", contract=ContractRules(kind=LINEAR, ...),
+                 margin=replace(V1.margin, risk=SqrtImfRisk(...), ...), funding=...)
+
+Fields that v2/v3/DeFi will need already have a value space here (e.g. `mark_method` knows
+"median_bid_ask_last" and "oracle", `liquidation.style` knows "incremental"), and the modules
+raise a clear NotImplementedError for values this issue does not implement yet.
+
+`RuleSet.with_overrides({"fees.taker_rate": "0.001", "funding.interval_seconds": 3600})`
+validates instructors' changes (type, range, allowed values) and raises RuleError naming the
+field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from math import ceil
+from typing import Any, Literal, get_args
+
+from exchange_edu.engine.types import ContractKind, ExpiryKind, MarginMode
+
+MarkMethod = Literal["last", "fair_price", "median_bid_ask_last", "oracle", "index"]
+TriggerPrice = Literal["mark", "last", "index"]
+MaintenanceBasis = Literal["entry_value", "mark_value"]
+LiquidationStyle = Literal["whole", "incremental"]
+WaterfallStep = Literal["insurance_fund", "adl", "clawback", "backstop", "exchange"]
+ClawbackScope = Literal["full_account", "per_contract"]
+FundingStyle = Literal["none", "premium_interest_clamp", "twap_premium"]
+
+
+class RuleError(ValueError):
+    """An invalid rule value; `field` is the dotted path an instructor form should flag."""
+
+    def __init__(self, field_path: str, message: str) -> None:
+        super().__init__(f"{field_path}: {message}")
+        self.field = field_path
+        self.message = message
+
+
+def _meta(lo: object = None, hi: object = None, doc: str = "") -> dict[str, Any]:
+    return {"min": lo, "max": hi, "doc": doc}
+
+
+def _dec(default: str, lo: str | None = None, hi: str | None = None, doc: str = "") -> Any:
+    return field(default=Decimal(default), metadata=_meta(
+        None if lo is None else Decimal(lo), None if hi is None else Decimal(hi), doc))
+
+
+# -- risk models (strategy objects) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRatioRisk:
+    """v0 OKCoin/OKEx: a menu of leverages, each with a keep ratio k (10% @10x, 20% @20x).
+
+    Liquidation when (margin + UPL) / position margin <= k, with position margin = value(E) / L,
+    i.e. maintenance = k / L of the entry value: both 10x and 20x keep 1% of the value.
+    imr = 1 / L, mmr = k / L.
+    """
+
+    keep_ratios: tuple[tuple[Decimal, Decimal], ...] = (
+        (Decimal(10), Decimal("0.10")), (Decimal(20), Decimal("0.20")))
+
+    def max_leverage(self) -> Decimal:
+        return max(lev for lev, _ in self.keep_ratios)
+
+    def keep_ratio(self, leverage: Decimal) -> Decimal:
+        for lev, k in self.keep_ratios:
+            if lev == leverage:
+                return k
+        raise RuleError("margin.risk.keep_ratios", f"leverage {leverage} is not on the menu "
+                        f"{[str(lev) for lev, _ in self.keep_ratios]}")
+
+    def rates(self, value: Decimal, leverage: Decimal) -> tuple[Decimal, Decimal]:
+        """(initial, maintenance) rate of the position value."""
+        k = self.keep_ratio(leverage)
+        return 1 / leverage, k / leverage
+
+    def allows_leverage(self, leverage: Decimal) -> bool:
+        return any(lev == leverage for lev, _ in self.keep_ratios)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimitSteps:
+    """v1 BitMEX risk limits: rates grow one step per `step` of value above `base_limit`.
+
+    steps = ceil(max(0, value - base_limit) / step)
+    mmr = mm_base + steps * mm_step;  imr = max(im_base + steps * mm_step, 1 / L)
+    (value in the settlement asset, XBT for XBTUSD: base 200, step 150 -> 230 XBT is 1 step.)
+    """
+
+    im_base: Decimal = Decimal("0.01")
+    mm_base: Decimal = Decimal("0.005")
+    base_limit: Decimal = Decimal(200)
+    step: Decimal = Decimal(150)
+    mm_step: Decimal = Decimal("0.005")
+    max_lev: Decimal = Decimal(100)
+
+    def max_leverage(self) -> Decimal:
+        return self.max_lev
+
+    def steps(self, value: Decimal) -> int:
+        return ceil(max(Decimal(0), value - self.base_limit) / self.step)
+
+    def rates(self, value: Decimal, leverage: Decimal) -> tuple[Decimal, Decimal]:
+        n = self.steps(value)
+        imr = self.im_base + n * self.mm_step
+        mmr = self.mm_base + n * self.mm_step
+        return max(imr, 1 / leverage), mmr
+
+    def allows_leverage(self, leverage: Decimal) -> bool:
+        return Decimal(1) <= leverage <= self.max_lev
+
+
+RiskModel = KeepRatioRisk | RiskLimitSteps  # v2 adds SqrtImfRisk with the same two methods
+
+
+# -- sub-configs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRules:
+    kind: ContractKind = ContractKind.INVERSE
+    contract_size: Decimal = field(default=Decimal(100), metadata=_meta(Decimal("0.00000001"), None,
+                                   "USD face per contract (inverse) or base units (linear)"))
+    underlying: str = "BTC"
+    settlement_asset: str = "BTC"
+    quote_asset: str = "USD"
+    tick_size: Decimal = _dec("0.01", "0.00000001")
+    expiries: tuple[ExpiryKind, ...] = (ExpiryKind.WEEKLY, ExpiryKind.BIWEEKLY, ExpiryKind.QUARTERLY)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingRules:
+    mark_method: MarkMethod = "last"
+    impact_margin: Decimal = _dec("0.1", "0", None, "impact notional = impact_margin / IM rate")
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRules:
+    style: FundingStyle = "none"
+    interval_seconds: int = field(default=8 * 3600, metadata=_meta(60, 7 * 86400))
+    first_offset_seconds: int = field(default=4 * 3600, metadata=_meta(0, 7 * 86400,
+                                      "funding times = UTC midnight + offset + k * interval"))
+    interest_rate: Decimal = _dec("0.0001", "-0.01", "0.01", "I per interval")
+    clamp: Decimal = _dec("0.0005", "0", "0.1")
+    cap: Decimal | None = field(default=None, metadata=_meta(Decimal(0), Decimal("0.5"),
+                                "None = 75% x (IM - MM)"))
+    premium_divisor: Decimal = _dec("1", "1", "1000", "v2: 24 (hourly payment of a daily premium)")
+    sample_seconds: int = field(default=60, metadata=_meta(1, 86400))
+
+
+@dataclass(frozen=True, slots=True)
+class MarginRules:
+    modes: tuple[MarginMode, ...] = (MarginMode.ISOLATED, MarginMode.CROSS)
+    default_mode: MarginMode = MarginMode.ISOLATED
+    default_leverage: Decimal = _dec("10", "1", "200")
+    risk: RiskModel = field(default_factory=KeepRatioRisk)
+    maintenance_basis: MaintenanceBasis = "entry_value"
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRules:
+    maker_rate: Decimal = _dec("0.0002", "-0.01", "0.01", "negative = rebate")
+    taker_rate: Decimal = _dec("0.0003", "0", "0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationRules:
+    trigger_price: TriggerPrice = "last"
+    style: LiquidationStyle = "whole"
+    # the engine works its inventory with IOC orders limited this far beyond the bankruptcy price
+    max_slippage: Decimal = _dec("0.05", "0", "0.5", "fraction beyond the bankruptcy price")
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRules:
+    delivery_window_seconds: int = field(default=3600, metadata=_meta(60, 86400))
+    delivery_sample_seconds: int = field(default=60, metadata=_meta(1, 3600))
+    weekly_settlement: bool = True
+    settlement_weekday: int = field(default=4, metadata=_meta(0, 6, "0 = Monday; 4 = Friday"))
+    settlement_hour_utc: int = field(default=8, metadata=_meta(0, 23))
+    clawback_scope: ClawbackScope = "full_account"
+    clawback_rate_cap: Decimal = _dec("1", "0", "1")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    name: str
+    description: str = ""
+    contract: ContractRules = field(default_factory=ContractRules)
+    pricing: PricingRules = field(default_factory=PricingRules)
+    funding: FundingRules = field(default_factory=FundingRules)
+    margin: MarginRules = field(default_factory=MarginRules)
+    fees: FeeRules = field(default_factory=FeeRules)
+    liquidation: LiquidationRules = field(default_factory=LiquidationRules)
+    loss_waterfall: tuple[WaterfallStep, ...] = ("insurance_fund", "clawback")
+    settlement: SettlementRules = field(default_factory=SettlementRules)
+    insurance_seed: Decimal = _dec("10", "0", "1000000", "insurance fund at start (settlement asset)")
+    interest: str = field(default="none", metadata=_meta(doc="v3: lending pool hook"))
+
+    def with_overrides(self, overrides: dict[str, Any] | None = None, **kwargs: Any) -> RuleSet:
+        """A validated copy with dotted-path overrides: {"fees.taker_rate": "0.001"}.
+
+        Decimals may be given as str/int/Decimal (not float); enums/literals by value. Raises
+        RuleError(field, message) for an unknown field, a wrong type or an out-of-range value.
+        """
+        changes = dict(overrides or {})
+        changes.update({k.replace("__", "."): v for k, v in kwargs.items()})
+        result: RuleSet = self
+        for path, raw in changes.items():
+            result = _set_path(result, path.split("."), raw, path)
+        validate(result)
+        return result
+
+
+def _set_path(obj: Any, parts: list[str], raw: Any, path: str) -> Any:
+    if not dataclasses.is_dataclass(obj):
+        raise RuleError(path, "not a settable rule")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    name = parts[0]
+    if name not in fields:
+        raise RuleError(path, f"unknown field {name!r}; known: {', '.join(sorted(fields))}")
+    current = getattr(obj, name)
+    if len(parts) > 1:
+        return replace(obj, **{name: _set_path(current, parts[1:], raw, path)})
+    return replace(obj, **{name: _coerce(fields[name], current, raw, path)})
+
+
+def _coerce(f: dataclasses.Field[Any], current: Any, raw: Any, path: str) -> Any:
+    meta = f.metadata or {}
+    ftype = f.type if isinstance(f.type, str) else str(f.type)
+    if isinstance(raw, float):
+        raise RuleError(path, "floats are not accepted for money or rates; pass a string")
+    value: Any
+    if isinstance(current, Enum):
+        try:
+            value = type(current)(raw)
+        except ValueError:
+            raise RuleError(path, f"must be one of {[m.value for m in type(current)]}, got {raw!r}") from None
+    elif isinstance(current, bool):
+        if not isinstance(raw, bool):
+            raise RuleError(path, f"must be true or false, got {raw!r}")
+        value = raw
+    elif isinstance(current, int):
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise RuleError(path, f"must be an integer, got {raw!r}")
+        try:
+            value = int(raw)
+        except ValueError:
+            raise RuleError(path, f"must be an integer, got {raw!r}") from None
+    elif isinstance(current, Decimal) or "Decimal" in str(ftype):
+        if raw is None and "None" in str(ftype):
+            return None
+        try:
+            value = Decimal(raw) if isinstance(raw, (str, int, Decimal)) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            raise RuleError(path, f"must be a decimal number, got {raw!r}")
+    elif isinstance(current, str):
+        allowed = _literal_values(f)
+        if allowed and raw not in allowed:
+            raise RuleError(path, f"must be one of {allowed}, got {raw!r}")
+        if not isinstance(raw, str):
+            raise RuleError(path, f"must be text, got {raw!r}")
+        value = raw
+    elif isinstance(current, tuple):
+        if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+            raise RuleError(path, f"must be a list, got {raw!r}")
+        value = tuple(raw)
+    else:
+        if type(raw) is not type(current):
+            raise RuleError(path, f"must be a {type(current).__name__}, got {type(raw).__name__}")
+        value = raw
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and value < lo:
+        raise RuleError(path, f"must be >= {lo}, got {value}")
+    if hi is not None and value > hi:
+        raise RuleError(path, f"must be <= {hi}, got {value}")
+    return value
+
+
+def _literal_values(f: dataclasses.Field[Any]) -> tuple[Any, ...]:
+    hint = f.type if not isinstance(f.type, str) else _LITERALS_BY_NAME.get(f.type)
+    return get_args(hint) if hint is not None else ()
+
+
+_LITERALS_BY_NAME: dict[str, Any] = {
+    "MarkMethod": MarkMethod, "TriggerPrice": TriggerPrice, "MaintenanceBasis": MaintenanceBasis,
+    "LiquidationStyle": LiquidationStyle, "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle,
+}
+
+
+def validate(rules: RuleSet) -> None:
+    """Cross-field checks; RuleError names the field."""
+    m = rules.margin
+    if m.default_mode not in m.modes:
+        raise RuleError("margin.default_mode", f"{m.default_mode.value} is not in margin.modes")
+    if not m.risk.allows_leverage(m.default_leverage):
+        raise RuleError("margin.default_leverage", f"{m.default_leverage} is not allowed by the risk model")
+    if rules.fees.maker_rate + rules.fees.taker_rate < 0:
+        raise RuleError("fees.maker_rate", "a rebate larger than the taker fee would pay traders to wash-trade")
+    for step in rules.loss_waterfall:
+        if step not in get_args(WaterfallStep):
+            raise RuleError("loss_waterfall", f"unknown step {step!r}")
+    if rules.funding.style != "none" and any(e is not ExpiryKind.PERPETUAL for e in rules.contract.expiries):
+        raise RuleError("funding.style", "funding applies to perpetual contracts only")
+    if isinstance(m.risk, RiskLimitSteps) and m.risk.mm_base >= m.risk.im_base:
+        raise RuleError("margin.risk.mm_base", "maintenance must be below initial margin")
+
+
+# -- presets --------------------------------------------------------------------------------
+
+V0 = RuleSet(
+    name="v0",
+    description="OKCoin/OKEx 2014-18: inverse dated futures, fixed margin 10x/20x, last-price "
+                "liquidation, weekly delivery, insurance fund then pro-rata clawback",
+)
+
+V1 = replace(
+    V0,
+    name="v1",
+    description="BitMEX XBTUSD: inverse perpetual, 100x, risk-limit steps, fair-price mark, "
+                "8-hourly funding, insurance fund then ADL",
+    contract=ContractRules(contract_size=Decimal(1), tick_size=Decimal("0.5"),
+                           expiries=(ExpiryKind.PERPETUAL,)),
+    pricing=PricingRules(mark_method="fair_price"),
+    funding=FundingRules(style="premium_interest_clamp"),
+    margin=MarginRules(default_leverage=Decimal(100), risk=RiskLimitSteps()),
+    fees=FeeRules(maker_rate=Decimal("-0.00025"), taker_rate=Decimal("0.00075")),
+    liquidation=LiquidationRules(trigger_price="mark"),
+    loss_waterfall=("insurance_fund", "adl"),
+    settlement=replace(SettlementRules(), weekly_settlement=False),
+)
+
+PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1}
+
+
+def funding_cap(rules: RuleSet) -> Decimal:
+    """|F| cap per interval: explicit, or 75% x (IM - MM) at the base tier (XBTUSD 0.375%)."""
+    if rules.funding.cap is not None:
+        return rules.funding.cap
+    imr, mmr = rules.margin.risk.rates(Decimal(0), rules.margin.risk.max_leverage())
+    return Decimal("0.75") * (imr - mmr)

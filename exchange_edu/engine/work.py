@@ -1,0 +1,158 @@
+"""Work: a copy-on-write overlay over a frozen EngineState for one engine call.
+
+Design note
+-----------
+`place_order` and `apply_tick` run several stages that each read what earlier stages changed.
+`Work` gives them the EngineState read interface (`market`, `market_state`, `account`,
+`position`, `book`, `positions_in`) over the base state plus the changes so far, collects journal
+entries (applying their lines to the touched accounts' balances as it goes) and events, and
+copies a book before its first change. Its changes become the DELTA of a TickResult / OrderResult,
+so a tick costs what it touches, not what the state holds. The base state is never mutated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from exchange_edu.engine.events import Event, EventKind
+from exchange_edu.engine.ledger import JournalEntry
+from exchange_edu.engine.numbers import ZERO
+from exchange_edu.engine.rules import RuleSet
+from exchange_edu.engine.types import (
+    Account,
+    EngineState,
+    Market,
+    MarketState,
+    Position,
+    PositionKey,
+)
+
+
+class Work:
+    def __init__(self, state: EngineState, rules: RuleSet, now: int) -> None:
+        self.base = state
+        self.rules = rules
+        self.now = now
+        self.new_markets: dict[str, Market] = {}
+        self.market_states: dict[str, MarketState] = {}
+        self.accounts: dict[str, Account] = {}
+        self.positions: dict[PositionKey, Position | None] = {}
+        self.books: dict[str, Any] = {}
+        self.triggers: dict[str, Any] = {}
+        self.entries: list[JournalEntry] = []
+        self.events: list[Event] = []
+        self.next_order_id = state.next_order_id
+        self.next_order_seq = state.next_order_seq
+        self.rekey_markets: set[str] = set()  # liquidation index must be rebuilt for these
+
+    # -- reads ------------------------------------------------------------------------------
+    def market(self, market_id: str) -> Market:
+        m = self.new_markets.get(market_id)
+        return m if m is not None else self.base.markets[market_id]
+
+    def market_ids(self) -> list[str]:
+        if not self.new_markets:
+            return list(self.base.markets)
+        return list(dict.fromkeys([*self.base.markets, *self.new_markets]))
+
+    def market_state(self, market_id: str) -> MarketState:
+        ms = self.market_states.get(market_id)
+        return ms if ms is not None else self.base.market_states[market_id]
+
+    def account(self, account_id: str) -> Account:
+        a = self.accounts.get(account_id)
+        return a if a is not None else self.base.account(account_id)
+
+    def position(self, account_id: str, market_id: str) -> Position | None:
+        key = (account_id, market_id)
+        if key in self.positions:
+            return self.positions[key]
+        return self.base.positions.get(key)
+
+    def book(self, market_id: str) -> Any:
+        b = self.books.get(market_id)
+        return b if b is not None else self.base.books.get(market_id)
+
+    def trigger_book(self, market_id: str) -> Any:
+        b = self.triggers.get(market_id)
+        return b if b is not None else self.base.triggers.get(market_id)
+
+    def positions_in(self, market_id: str) -> list[Position]:
+        """Current positions of a market (a scan of the base plus overrides)."""
+        out = {k: p for k, p in self.base.positions.items() if k[1] == market_id}
+        for k, p in self.positions.items():
+            if k[1] == market_id:
+                if p is None:
+                    out.pop(k, None)
+                else:
+                    out[k] = p
+        return sorted(out.values(), key=lambda p: p.account_id)
+
+    # -- writes -----------------------------------------------------------------------------
+    def book_for_write(self, market_id: str) -> Any:
+        b = self.books.get(market_id)
+        if b is None:
+            from exchange_edu.engine.book import OrderBook
+
+            base = self.base.books.get(market_id)
+            m = self.market(market_id)
+            b = base.copy() if base is not None else OrderBook(market_id, m.tick_size)
+            self.books[market_id] = b
+        return b
+
+    def triggers_for_write(self, market_id: str) -> Any:
+        b = self.triggers.get(market_id)
+        if b is None:
+            from exchange_edu.engine.book import TriggerBook
+
+            base = self.base.triggers.get(market_id)
+            b = base.copy() if base is not None else TriggerBook(market_id)
+            self.triggers[market_id] = b
+        return b
+
+    def set_position(self, key: PositionKey, position: Position | None) -> None:
+        """Store a position (None or flat-without-margin removes it); keeps open interest."""
+        if position is not None and not position.size and not position.isolated_margin:
+            position = None
+        old = self.position(*key)
+        old_long = old.size if old is not None and old.size > 0 else ZERO
+        new_long = position.size if position is not None and position.size > 0 else ZERO
+        if old_long != new_long:
+            ms = self.market_state(key[1])
+            self.market_states[key[1]] = replace(ms, open_interest=ms.open_interest + new_long - old_long)
+        self.positions[key] = position
+
+    def set_market_state(self, ms: MarketState) -> None:
+        self.market_states[ms.market_id] = ms
+
+    def set_account(self, account: Account) -> None:
+        self.accounts[account.account_id] = account
+
+    def post(self, entry: JournalEntry | None) -> None:
+        """Record a journal entry and apply its lines to the accounts' balances."""
+        if entry is None:
+            return
+        self.entries.append(entry)
+        for line in entry.lines:
+            acct = self.account(line.account_id)
+            balances = dict(acct.balances)
+            balances[line.asset] = balances.get(line.asset, ZERO) + line.amount
+            self.accounts[line.account_id] = _replace_account(acct, balances=balances)
+
+    def emit(self, kind: EventKind, *, market: str | None = None, account: str | None = None,
+             numbers: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+             formula: str = "", reason: str = "") -> Event:
+        ev = Event(kind, self.now, market, account, numbers or {}, inputs or {}, formula, reason)
+        self.events.append(ev)
+        return ev
+
+    def take_order_id(self) -> tuple[int, int]:
+        oid, seq = self.next_order_id, self.next_order_seq
+        self.next_order_id += 1
+        self.next_order_seq += 1
+        return oid, seq
+
+
+def _replace_account(acct: Account, **changes: Any) -> Account:
+    return replace(acct, **changes)
