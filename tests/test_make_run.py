@@ -61,7 +61,8 @@ def test_the_procfile_stack_serves_pages_and_a_live_beat_then_stops_on_ctrl_c(ru
             except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
                 pass
             time.sleep(0.5)
-        assert health and health["status"] == "ok", health
+        assert health is not None, "no answer from /api/v1/health"
+        assert health["status"] == "ok", health
         assert health["beat"]["last_beat_age_s"] < 10
 
         status, body = get(f"{base}/")

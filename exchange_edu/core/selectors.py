@@ -35,7 +35,7 @@ def _check_broker() -> str | None:
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            conn.default_channel  # opens the channel: the real round trip for Redis
+            _ = conn.default_channel  # opens the channel: the real round trip for Redis
     except Exception as exc:
         return f"broker: {exc.__class__.__name__}: {exc}"
     return None

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-
 from django.utils.html import escape
 
 from lessons.catalog import lesson_list
