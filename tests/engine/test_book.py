@@ -491,8 +491,8 @@ def test_trigger_book_cancel_cancel_account_and_rebuild():
 # -- validation ---------------------------------------------------------------------------------
 
 def _order(**changes):
-    fields = dict(order_id=1, account_id="a", market=MARKET, side=BUY,
-                  order_type=OrderType.LIMIT, quantity=D(1), price=D(100))
+    fields = {"order_id": 1, "account_id": "a", "market": MARKET, "side": BUY,
+              "order_type": OrderType.LIMIT, "quantity": D(1), "price": D(100)}
     return Order(**{**fields, **changes})
 
 
@@ -523,6 +523,7 @@ def test_invalid_orders_name_the_field(changes, field, words):
     with pytest.raises(BookError) as error:
         _order(**changes)
 
+    assert isinstance(error.value, ValueError)
     assert error.value.field == field
     assert words in error.value.message
     assert str(error.value).startswith(f"{field}: ")
