@@ -224,7 +224,8 @@ def plan_clawback(loss: Decimal, fund: Decimal, profits: dict[str, Decimal], ass
     if shortfall <= 0 or pool <= 0:
         return ClawbackPlan(loss, fund, covered, shortfall, pool, ZERO, {}, shortfall)
     rate = min(rate_cap, shortfall / pool)
-    target = quantize(min(shortfall, rate * pool), asset, Rounding.DOWN)
+    # uncapped: exactly the shortfall (rate x pool can fall a hair short after the division)
+    target = quantize(shortfall if shortfall <= rate_cap * pool else rate_cap * pool, asset, Rounding.DOWN)
     target_units = to_units(target, asset)
     raw = {a: rate * p / unit(asset) for a, p in sorted(winners.items())}
     floors = {a: int(v) for a, v in raw.items()}
