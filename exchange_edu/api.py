@@ -7,7 +7,10 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from exchange_edu.calculators.api import router as calc_router
 from exchange_edu.core.api import router as core_router
+from exchange_edu.engine.calculators import CalcError
+from exchange_edu.engine.lending import CurveError
 
 api = NinjaAPI(
     title="exchange-edu API",
@@ -51,4 +54,13 @@ def on_http_error(request, exc: HttpError):
     return _error(request, exc.status_code, str(exc))
 
 
+def on_domain_error(request, exc):
+    """Errors that name the offending field (`.field`, `.message`): 422 with that field."""
+    return _error(request, 422, exc.message, [{"field": exc.field, "message": exc.message}])
+
+
+for domain_error in (CalcError, CurveError):
+    api.add_exception_handler(domain_error, on_domain_error)
+
 api.add_router("/", core_router)
+api.add_router("/calc", calc_router)
