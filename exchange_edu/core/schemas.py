@@ -28,7 +28,7 @@ def _bounded(value: Decimal) -> Decimal:
     return value
 
 
-def DecimalIn(*, description: str = "", examples: list[Any] | None = None, **bounds: Any) -> Any:  # noqa: N802
+def DecimalIn(*, description: str = "", examples: list[Any] | None = None, **bounds: Any) -> Any:
     """A decimal input with optional bounds (gt, ge, lt, le), documented as number-or-string."""
     number: dict[str, Any] = {"type": "number"}
     for key, schema_key in (("gt", "exclusiveMinimum"), ("ge", "minimum"), ("lt", "exclusiveMaximum"),
