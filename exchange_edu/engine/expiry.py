@@ -27,7 +27,7 @@ from exchange_edu.engine.funding import settle_funding
 from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.pricing import delivery_price
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.types import ExpiryKind, Market, MarketState, MarketStatus, MarginMode
+from exchange_edu.engine.types import ExpiryKind, MarginMode, Market, MarketState, MarketStatus
 
 WEEK = 7 * 86400
 

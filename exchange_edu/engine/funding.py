@@ -42,7 +42,7 @@ from exchange_edu.engine.ledger import settle
 from exchange_edu.engine.numbers import ZERO, clamp
 from exchange_edu.engine.pricing import funding_basis, impact_prices, premium_index
 from exchange_edu.engine.rules import FundingRules, RuleSet, funding_cap
-from exchange_edu.engine.types import SYS_FUNDING, Market, MarginMode, Position
+from exchange_edu.engine.types import SYS_FUNDING, MarginMode, Market, Position
 
 
 def interest_component(quote_rate_per_day: Decimal, base_rate_per_day: Decimal,

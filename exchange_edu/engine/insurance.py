@@ -4,7 +4,8 @@ the v0 pooled clawback.
 Design note
 -----------
 The liquidation engine (`sys:liquidation`) holds positions taken over at bankruptcy prices B. Each
-tick it works them on the book with IOC market orders protected at B x (1 -+ max_slippage):
+tick it works them on the book with IOC market orders protected at reference x (1 -+ max_slippage)
+(reference = B for v1, the index for v0's price band):
 
     surplus of a fill at f (inverse long taken at B):  Q x (1/B - 1/f)       (E12: +0.003964 XBT)
 
@@ -155,7 +156,9 @@ def work_inventory(work: Any, rules: RuleSet, market_id: str) -> None:
     asset = market.settlement_asset
     if inv is not None and inv.size:
         slip = rules.liquidation.max_slippage
-        limit = inv.entry_price * (1 - slip) if inv.size > 0 else inv.entry_price * (1 + slip)
+        ref = inv.entry_price if rules.liquidation.band_reference == "bankruptcy" \
+            else work.market_state(market_id).index_price
+        limit = ref * (1 - slip) if inv.size > 0 else ref * (1 + slip)
         uses_adl = "adl" in rules.loss_waterfall
         qty, limited = abs(inv.size), False
         if uses_adl:

@@ -12,7 +12,8 @@ liquidation price) does not move with the mark; the sorted liquidation index rel
                                 MM = mmr x value(M)    (maintenance_basis = "mark_value", OKX style)
     pending funding             f  = size x (funding_index_now - funding_snapshot)  (owed BY the position)
     isolated collateral         C  = isolated_margin - f
-    cross collateral (per coin) C  = wallet - sum(isolated margins) - sum(cross f) + sum(uPnL of the other cross positions)
+    cross collateral (per coin) C  = wallet - sum(isolated margins) - sum(cross f)
+                                     + sum(uPnL of the other cross positions)
     position equity             C + uPnL(M)
     free balance                wallet - isolated margins - cross f + cross uPnL - cross IM - order margin
 
@@ -29,7 +30,7 @@ from typing import Any
 
 from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.types import Market, MarginMode, Position
+from exchange_edu.engine.types import MarginMode, Market, Position
 
 
 def risk_rates(rules: RuleSet, market: Market, position: Position) -> tuple[Decimal, Decimal]:

@@ -87,7 +87,7 @@ def to_decimal(value: object) -> Decimal:
     """Decimal from str/int/Decimal; floats are refused (binary fractions are not money)."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"refusing {type(value).__name__} {value!r}: use str or Decimal")
     if isinstance(value, (int, str)):
         return Decimal(value)

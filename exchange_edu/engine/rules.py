@@ -37,6 +37,7 @@ MaintenanceBasis = Literal["entry_value", "mark_value"]
 LiquidationStyle = Literal["whole", "incremental"]
 WaterfallStep = Literal["insurance_fund", "adl", "clawback", "backstop", "exchange"]
 ClawbackScope = Literal["full_account", "per_contract"]
+BandReference = Literal["bankruptcy", "index"]
 FundingStyle = Literal["none", "premium_interest_clamp", "twap_premium"]
 
 
@@ -181,8 +182,11 @@ class FeeRules:
 class LiquidationRules:
     trigger_price: TriggerPrice = "last"
     style: LiquidationStyle = "whole"
-    # the engine works its inventory with IOC orders limited this far beyond the bankruptcy price
-    max_slippage: Decimal = _dec("0.05", "0", "0.5", "fraction beyond the bankruptcy price")
+    # the engine works its inventory with IOC orders protected at reference x (1 -+ max_slippage),
+    # the reference being the inventory's bankruptcy price (v1) or the index (v0: OKEx let
+    # closing orders trade within 25% of the index, MECHANICS 1.5)
+    band_reference: BandReference = "index"
+    max_slippage: Decimal = _dec("0.25", "0", "0.9", "fraction beyond the reference price")
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +304,8 @@ def _literal_values(f: dataclasses.Field[Any]) -> tuple[Any, ...]:
 
 _LITERALS_BY_NAME: dict[str, Any] = {
     "MarkMethod": MarkMethod, "TriggerPrice": TriggerPrice, "MaintenanceBasis": MaintenanceBasis,
-    "LiquidationStyle": LiquidationStyle, "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle,
+    "LiquidationStyle": LiquidationStyle, "BandReference": BandReference,
+    "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle,
 }
 
 
@@ -341,7 +346,7 @@ V1 = replace(
     funding=FundingRules(style="premium_interest_clamp"),
     margin=MarginRules(default_leverage=Decimal(100), risk=RiskLimitSteps()),
     fees=FeeRules(maker_rate=Decimal("-0.00025"), taker_rate=Decimal("0.00075")),
-    liquidation=LiquidationRules(trigger_price="mark"),
+    liquidation=LiquidationRules(trigger_price="mark", band_reference="bankruptcy", max_slippage=Decimal("0.05")),
     loss_waterfall=("insurance_fund", "adl"),
     settlement=replace(SettlementRules(), weekly_settlement=False),
 )

@@ -34,9 +34,18 @@ from typing import Any
 from exchange_edu.engine.book import Order
 from exchange_edu.engine.delta import Delta, finish
 from exchange_edu.engine.events import EventKind
-from exchange_edu.engine.expiry import maybe_sample_delivery, next_settlement_time, roll_calendar, settle_market
+from exchange_edu.engine.expiry import (
+    maybe_sample_delivery,
+    next_settlement_time,
+    roll_calendar,
+    settle_market,
+)
 from exchange_edu.engine.funding import maybe_pay_funding, maybe_sample_premium
-from exchange_edu.engine.insurance import reset_period_pnl, settle_losses_with_clawback, work_inventory
+from exchange_edu.engine.insurance import (
+    reset_period_pnl,
+    settle_losses_with_clawback,
+    work_inventory,
+)
 from exchange_edu.engine.liquidation import (
     LiquidationCheck,
     LiquidationIndex,
@@ -148,7 +157,7 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
     # 8. insurance fund / ADL
     for m in open_markets:
         inv = work.position(SYS_LIQUIDATION, m)
-        if inv is not None and inv.size or work.account(SYS_LIQUIDATION).balance(work.market(m).settlement_asset):
+        if (inv is not None and inv.size) or work.account(SYS_LIQUIDATION).balance(work.market(m).settlement_asset):
             work_inventory(work, rules, m)
 
     # 9. expiry, delivery, weekly settlement, clawback, roll-over

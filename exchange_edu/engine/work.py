@@ -107,7 +107,7 @@ class Work:
             from exchange_edu.engine.book import TriggerBook
 
             base = self.base.triggers.get(market_id)
-            b = base.copy() if base is not None else TriggerBook(market_id)
+            b = TriggerBook.from_orders(market_id, base.snapshot()) if base is not None else TriggerBook(market_id)
             self.triggers[market_id] = b
         return b
 

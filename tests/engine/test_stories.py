@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from exchange_edu.engine.book import Side
 from exchange_edu.engine.delta import apply_result
 from exchange_edu.engine.events import EventKind
@@ -52,7 +50,8 @@ def test_v1_when_the_book_is_empty_and_the_fund_is_dry_the_top_short_is_delevera
     assert [e.account for e in adl] == ["maker"]
     # The winning short is closed at Alice's bankruptcy price, not at the market price.
     assert abs(adl[0].numbers["price"] - D("9900.990099")) < D("0.000001")
-    assert s.position("maker", m) is None and s.position(SYS_LIQUIDATION, m) is None
+    assert s.position("maker", m) is None
+    assert s.position(SYS_LIQUIDATION, m) is None
     assert s.market_states[m].open_interest == 0
     assert s.account(SYS_INSURANCE).balance("BTC") == 0
 

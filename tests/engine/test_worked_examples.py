@@ -33,7 +33,7 @@ def q(x: Decimal, places: str) -> Decimal:
     return x.quantize(D(places))
 
 
-@pytest.mark.parametrize("name, size, expected", [
+@pytest.mark.parametrize(("name", "size", "expected"), [
     ("E1 long 100 x $100 contracts 400 -> 440 earns 2.272727 BTC", D(100), D("2.272727")),
     ("E1 the same short loses 2.272727 BTC", D(-100), D("-2.272727")),
 ])
@@ -42,7 +42,7 @@ def test_e1_inverse_pnl(name, size, expected):
     assert q(OKEX_BTC.pnl(size, D(400), D(440)), "0.000001") == expected
 
 
-@pytest.mark.parametrize("name, leverage, expected", [
+@pytest.mark.parametrize(("name", "leverage", "expected"), [
     ("E2 100 contracts at 400, 10x -> 2.5 BTC", D(10), D("2.5")),
     ("E2 100 contracts at 400, 20x -> 1.25 BTC", D(20), D("1.25")),
 ])
@@ -67,7 +67,7 @@ def test_e5_clawback_rate_ten_percent():
     assert sum(plan.amounts.values()) == plan.shortfall == D(133)
 
 
-@pytest.mark.parametrize("name, premium, expected", [
+@pytest.mark.parametrize(("name", "premium", "expected"), [
     ("E7 P 0.02% within the clamp -> F = I = 0.01%", D("0.0002"), D("0.0001")),
     ("E7 P 0.30% -> F = 0.30% - 0.05% = 0.25%", D("0.003"), D("0.0025")),
     ("E7 P -0.10% -> F = -0.10% + 0.05% = -0.05%", D("-0.001"), D("-0.0005")),
@@ -99,7 +99,7 @@ def test_e10_premium_index():
     assert premium_index(D(10012), D(10015), D(10000), D(10000)) == D("0.0012")
 
 
-@pytest.mark.parametrize("name, fn, expected", [
+@pytest.mark.parametrize(("name", "fn", "expected"), [
     ("E11 bankruptcy of a 100x long at 10,000: 10,000 x 100/101",
      lambda: inverse_isolated_bankruptcy_price(D(10000), D(100), is_long=True), D("9900.99")),
     ("E11 liquidation of a 100x long, MMR 0.5% on entry value: 10,000 / 1.005",
@@ -109,7 +109,7 @@ def test_e11_bankruptcy_and_liquidation_price(name, fn, expected):
     assert q(fn(), "0.01") == expected
 
 
-@pytest.mark.parametrize("name, sell_at, expected", [
+@pytest.mark.parametrize(("name", "sell_at", "expected"), [
     ("E12 engine sells the 100x long above B: fund gains", D(9940), D("0.003964")),
     ("E12 engine sells below B: fund pays", D(9850), D("-0.005228")),
 ])
