@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", core_views.signup, name="signup"),
+    path("accounts/profile/", core_views.profile, name="profile"),
     path("data-sources/", core_views.attribution, name="attribution"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

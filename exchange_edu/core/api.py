@@ -3,6 +3,7 @@
 from ninja import Router, Schema, Status
 
 from . import selectors
+from .auth import api_auth
 
 router = Router(tags=["health"])
 
@@ -31,3 +32,19 @@ def health(request):
         "reasons": list(health.reasons),
     }
     return Status(200 if health.status == "ok" else 503, body)
+
+
+class MeOut(Schema):
+    username: str
+    is_staff: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict]
+
+
+@router.get("/me", response={200: MeOut, 401: ErrorOut}, auth=api_auth, tags=["account"])
+def me(request):
+    """Who the session or bearer token belongs to: a quick check for a new script."""
+    return {"username": request.auth.get_username(), "is_staff": request.auth.is_staff}

@@ -71,3 +71,9 @@ def health_status() -> HealthStatus:
         last_beat_age_s=age,
         reasons=tuple(reasons),
     )
+
+
+def api_tokens_of(*, user) -> list:
+    from .models import APIToken
+
+    return list(APIToken.objects.filter(user=user).order_by("revoked_at", "-created_at"))

@@ -1,11 +1,13 @@
 """Writes of the site core. Each is one transaction."""
 
 import datetime as dt
+import hashlib
+import secrets
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Heartbeat
+from .models import APIToken, Heartbeat
 
 BEAT = "beat"
 
@@ -42,3 +44,55 @@ def broker_purge_delivered(*, older_than_s: int) -> int:
             return result.rowcount or 0
     finally:
         engine.dispose()
+
+
+TOKEN_PREFIX = "exedu_"
+
+
+class TokenError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(*, user, name: str) -> tuple["APIToken", str]:
+    """Create a token for `user`; returns the row and the raw token (shown once, never stored)."""
+    name = name.strip()
+    if not name:
+        raise TokenError("name", "give the token a name, e.g. the script that will use it")
+    if len(name) > 80:
+        raise TokenError("name", "must be at most 80 characters")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = APIToken.objects.create(user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6],
+                                        key_hash=hash_token(raw))
+    return token, raw
+
+
+def api_token_revoke(*, user, token_id: int) -> APIToken:
+    """Revoke one of `user`'s tokens (another user's id is not found)."""
+    with transaction.atomic():
+        token = APIToken.objects.filter(user=user, pk=token_id).first()
+        if token is None:
+            raise TokenError("token_id", "no such token")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(*, raw: str):
+    """The active user owning `raw`, or None; records when the token was last used."""
+    token = (APIToken.objects.select_related("user").filter(key_hash=hash_token(raw), revoked_at__isnull=True)
+             .first())
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        APIToken.objects.filter(pk=token.pk).update(last_used_at=now)  # at most once a minute
+    return token.user

@@ -82,3 +82,24 @@ def test_htmx_and_the_stylesheet_load_from_our_own_static_files(page):
     origin = "/".join(page.url.split("/", 3)[:3])
     assert requests
     assert [r for r in requests if not r.startswith(origin)] == []
+
+
+def test_a_learner_creates_and_revokes_an_api_token_without_leaving_the_page(page, django_user_model):
+    django_user_model.objects.create_user(username="lovelace", password="engine-notes-1843")
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("lovelace")
+    page.get_by_label(PASSWORD).fill("engine-notes-1843")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/lessons/")
+    page.get_by_role("link", name="lovelace").click()
+
+    page.get_by_label("Token name").fill("carry bot")
+    page.get_by_role("button", name="Create token").click()
+
+    token = page.get_by_label("Token", exact=True)
+    token.wait_for()
+    assert token.input_value().startswith("exedu_")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Revoke token carry bot").click()
+    page.get_by_text("revoked").wait_for()
+    assert page.url.endswith("/accounts/profile/")
