@@ -27,7 +27,7 @@ from exchange_edu.engine.funding import settle_funding
 from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.pricing import delivery_price
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.types import ExpiryKind, MarginMode, Market, MarketState, MarketStatus
+from exchange_edu.engine.types import ExpiryKind, MarginMode, Market, MarketState, MarketStatus, evolve
 
 WEEK = 7 * 86400
 
@@ -89,7 +89,7 @@ def maybe_sample_delivery(work: Any, rules: RuleSet, market_id: str, settle_at: 
         return
     if ms.last_delivery_sample is not None and work.now - ms.last_delivery_sample < s.delivery_sample_seconds:
         return
-    work.set_market_state(replace(ms, delivery_sum=ms.delivery_sum + ms.index_price,
+    work.set_market_state(evolve(ms, delivery_sum=ms.delivery_sum + ms.index_price,
                                   delivery_count=ms.delivery_count + 1, last_delivery_sample=work.now))
 
 
@@ -114,11 +114,11 @@ def settle_market(work: Any, rules: RuleSet, market_id: str, *, deliver: bool) -
         trade(work, rules, market, pos.account_id, -pos.size, price, fee_is_maker=None, kind="settlement")
         realized = work.account(pos.account_id).balance(market.settlement_asset) - before
         new_margin = margin + min(realized, ZERO) if pos.margin_mode is MarginMode.ISOLATED else ZERO
-        fresh = replace(pos, entry_price=price, isolated_margin=max(new_margin, ZERO),
+        fresh = evolve(pos, entry_price=price, isolated_margin=max(new_margin, ZERO),
                         funding_snapshot=ms.funding_index)
         work.set_position(pos.key, fresh)
     ms = work.market_state(market_id)
-    work.set_market_state(replace(ms, delivery_sum=ZERO, delivery_count=0, last_delivery_sample=None,
+    work.set_market_state(evolve(ms, delivery_sum=ZERO, delivery_count=0, last_delivery_sample=None,
                                   delivery_price=price,
                                   status=MarketStatus.EXPIRED if deliver else ms.status))
     work.emit(EventKind.DELIVERY if deliver else EventKind.SETTLEMENT, market=market_id,

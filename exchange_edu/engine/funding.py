@@ -32,7 +32,6 @@ creates money. `sweep_funding_dust` moves the dust to the exchange when nothing 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,7 +41,7 @@ from exchange_edu.engine.ledger import settle
 from exchange_edu.engine.numbers import ZERO, clamp
 from exchange_edu.engine.pricing import funding_basis, impact_prices, premium_index
 from exchange_edu.engine.rules import FundingRules, RuleSet, funding_cap
-from exchange_edu.engine.types import SYS_FUNDING, MarginMode, Market, Position
+from exchange_edu.engine.types import SYS_FUNDING, MarginMode, Market, Position, evolve
 
 
 def interest_component(quote_rate_per_day: Decimal, base_rate_per_day: Decimal,
@@ -108,7 +107,7 @@ def settle_funding(work: Any, position: Position) -> Position:
     new_margin = position.isolated_margin
     if position.margin_mode is MarginMode.ISOLATED:
         new_margin += posted
-    new = replace(position, funding_snapshot=ms.funding_index, isolated_margin=new_margin)
+    new = evolve(position, funding_snapshot=ms.funding_index, isolated_margin=new_margin)
     if owed:
         work.emit(EventKind.FUNDING_SETTLED, market=market.market_id, account=position.account_id,
                   numbers={"funding_paid": owed, "posted": -posted},
@@ -133,7 +132,7 @@ def maybe_sample_premium(work: Any, rules: RuleSet, market_id: str) -> None:
     basis = funding_basis(ms.funding_rate_next, until, f.interval_seconds) \
         if rules.pricing.mark_method == "fair_price" else ZERO
     p = premium_index(bid, ask, ms.mark_price, ms.index_price, basis)
-    work.set_market_state(replace(ms, premium_sum=ms.premium_sum + p, premium_count=ms.premium_count + 1,
+    work.set_market_state(evolve(ms, premium_sum=ms.premium_sum + p, premium_count=ms.premium_count + 1,
                                   last_premium_sample=work.now))
 
 
@@ -154,7 +153,7 @@ def maybe_pay_funding(work: Any, rules: RuleSet, market_id: str) -> bool:
     nxt = ms.next_funding_time
     while nxt <= work.now:
         nxt += interval
-    work.set_market_state(replace(ms, funding_index=ms.funding_index + increment, funding_rate_next=new_rate,
+    work.set_market_state(evolve(ms, funding_index=ms.funding_index + increment, funding_rate_next=new_rate,
                                   next_funding_time=nxt, premium_sum=ZERO, premium_count=0))
     work.emit(EventKind.FUNDING_PAID, market=market_id,
               numbers={"index_increment": increment, "funding_index": ms.funding_index + increment,

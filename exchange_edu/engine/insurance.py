@@ -30,7 +30,7 @@ The fund never goes negative.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ from exchange_edu.engine.ledger import JournalEntry, Line, transfer
 from exchange_edu.engine.margin import collateral, unrealized_pnl
 from exchange_edu.engine.numbers import ZERO, Rounding, from_units, quantize, to_units, unit
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.types import SYS_FEES, SYS_INSURANCE, SYS_LIQUIDATION, Position, is_system
+from exchange_edu.engine.types import SYS_FEES, SYS_INSURANCE, SYS_LIQUIDATION, Position, evolve, is_system
 
 # -- ADL ranking ----------------------------------------------------------------------------
 
@@ -286,4 +286,4 @@ def reset_period_pnl(work: Any, asset: str) -> None:
         if acct.period_pnl.get(asset):
             period = dict(acct.period_pnl)
             period[asset] = ZERO
-            work.set_account(replace(acct, period_pnl=period))
+            work.set_account(evolve(acct, period_pnl=period))

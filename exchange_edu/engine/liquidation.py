@@ -34,7 +34,7 @@ loses against B is the insurance fund's surplus or deficit (see `insurance`).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +56,7 @@ from exchange_edu.engine.types import (
     MarginMode,
     Market,
     Position,
+    evolve,
     is_system,
 )
 
@@ -348,4 +349,4 @@ def _add_period_pnl(work: Any, account_id: str, asset: str, pnl: Decimal) -> Non
     acct = work.account(account_id)
     period = dict(acct.period_pnl)
     period[asset] = period.get(asset, ZERO) + pnl
-    work.set_account(replace(acct, period_pnl=period))
+    work.set_account(evolve(acct, period_pnl=period))

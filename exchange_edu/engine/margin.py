@@ -62,7 +62,7 @@ def unrealized_pnl(market: Market, position: Position, mark: Decimal) -> Decimal
 
 def cross_positions(view: Any, account_id: str, asset: str) -> list[Position]:
     out = []
-    for m in view.market_ids():
+    for m in view.live_market_ids():
         p = view.position(account_id, m)
         if p is not None and p.size and p.margin_mode is MarginMode.CROSS \
                 and view.market(m).settlement_asset == asset:
@@ -72,7 +72,7 @@ def cross_positions(view: Any, account_id: str, asset: str) -> list[Position]:
 
 def isolated_margin_total(view: Any, account_id: str, asset: str) -> Decimal:
     total = ZERO
-    for m in view.market_ids():
+    for m in view.live_market_ids():
         p = view.position(account_id, m)
         if p is not None and p.margin_mode is MarginMode.ISOLATED \
                 and view.market(m).settlement_asset == asset:
@@ -167,7 +167,7 @@ def margin_summary(view: Any, rules: RuleSet, account_id: str, asset: str,
     """Everything the account has committed in `asset`; `free` is what a new order may use."""
     acct = view.account(account_id)
     iso = pend = upnl = im = mm = om = ZERO
-    for m in view.market_ids():
+    for m in view.live_market_ids():
         market = view.market(m)
         if market.settlement_asset != asset:
             continue

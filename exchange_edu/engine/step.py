@@ -27,7 +27,7 @@ it, comes from `random.Random(tick_input.seed)` only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ from exchange_edu.engine.numbers import in_engine_context
 from exchange_edu.engine.pricing import compute_mark
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.trading import submit_order
-from exchange_edu.engine.types import SYS_LIQUIDATION, EngineState, MarketStatus, is_system
+from exchange_edu.engine.types import SYS_LIQUIDATION, EngineState, MarketStatus, evolve, is_system
 from exchange_edu.engine.work import Work
 
 
@@ -104,7 +104,7 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
     for m in open_markets:
         index = tick.index_prices.get(work.market(m).underlying)
         if index is not None:
-            work.set_market_state(replace(work.market_state(m), index_price=index))
+            work.set_market_state(evolve(work.market_state(m), index_price=index))
         if settle_at is not None and m in dated:
             maybe_sample_delivery(work, rules, m, settle_at)
 
@@ -137,7 +137,7 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
         ms = work.market_state(m)
         mark, _, _ = compute_mark(rules, work.market(m), ms, ms.index_price, tick.now, work.book(m))
         if mark != ms.mark_price:
-            work.set_market_state(replace(ms, mark_price=mark))
+            work.set_market_state(evolve(ms, mark_price=mark))
 
     # 5. funding (premium sample when due; pay at the funding time; re-key that market)
     for m in open_markets:

@@ -45,6 +45,7 @@ from exchange_edu.engine.types import (
     Market,
     MarketStatus,
     Position,
+    evolve,
     is_system,
 )
 from exchange_edu.engine.work import Work
@@ -171,7 +172,7 @@ def apply_fill(work: Work, rules: RuleSet, fill: Fill, *, taker_is_liquidation: 
                                        (fill.taker_account_id, fill.taker_side, False)):
         trade(work, rules, market, account_id, side.sign * fill.quantity, fill.price, fee_is_maker=is_maker)
     ms = work.market_state(fill.market)
-    work.set_market_state(replace(ms, last_price=fill.price))
+    work.set_market_state(evolve(ms, last_price=fill.price))
     work.emit(EventKind.FILL, market=fill.market, account=fill.taker_account_id,
               numbers={"price": fill.price, "quantity": fill.quantity, "seq": fill.seq},
               inputs={"maker": fill.maker_account_id, "taker": fill.taker_account_id,
@@ -204,7 +205,7 @@ def trade(work: Work, rules: RuleSet, market: Market, account_id: str, signed_qt
                   formula="pnl = side x contracts x face x (1/entry - 1/exit)" if market.is_inverse
                   else "pnl = side x contracts x size x (exit - entry)")
     if margin_added and pos.margin_mode is MarginMode.ISOLATED:
-        new = replace(new, isolated_margin=new.isolated_margin + margin_added)
+        new = evolve(new, isolated_margin=new.isolated_margin + margin_added)
     if fee_is_maker is not None and not system:
         quote = calculate_fee(rules.fees, market, abs(signed_qty), price, is_maker=fee_is_maker)
         if quote.fee:
@@ -234,7 +235,7 @@ def position_after_trade(market: Market, pos: Position, signed_qty: Decimal,
         else:
             entry = (abs(size) * entry + abs(signed_qty) * price) / abs(new_size)
         added = quantize(initial_margin(market, signed_qty, price, pos.leverage), asset, Rounding.UP)
-        return replace(pos, size=new_size, entry_price=entry, isolated_margin=margin), ZERO, added
+        return evolve(pos, size=new_size, entry_price=entry, isolated_margin=margin), ZERO, added
     closed = min(abs(signed_qty), abs(size))
     side = 1 if size > 0 else -1
     realized = market.pnl(side * closed, entry, price)
@@ -247,8 +248,8 @@ def position_after_trade(market: Market, pos: Position, signed_qty: Decimal,
     if opening:
         new_sign = 1 if signed_qty > 0 else -1
         added = quantize(initial_margin(market, opening, price, pos.leverage), asset, Rounding.UP)
-        return replace(pos, size=new_sign * opening, entry_price=price, isolated_margin=margin_left), realized, added
-    return replace(pos, size=side * remaining, isolated_margin=margin_left), realized, ZERO
+        return evolve(pos, size=new_sign * opening, entry_price=price, isolated_margin=margin_left), realized, added
+    return evolve(pos, size=side * remaining, isolated_margin=margin_left), realized, ZERO
 
 
 def merge_into_position(work: Work, market: Market, pos: Position | None, account_id: str,
@@ -278,7 +279,7 @@ def _add_period_pnl(work: Work, account_id: str, asset: str, pnl: Decimal) -> No
     acct = work.account(account_id)
     period = dict(acct.period_pnl)
     period[asset] = period.get(asset, ZERO) + pnl
-    work.set_account(replace(acct, period_pnl=period))
+    work.set_account(evolve(acct, period_pnl=period))
 
 
 __all__ = ["OrderResult", "Side", "apply_fill", "cancel_account_orders", "place_order", "trade"]

@@ -44,6 +44,17 @@ SYS_EXTERNAL = "sys:external"  # the outside world: deposits, withdrawals, the f
 SYSTEM_ACCOUNTS = (SYS_INSURANCE, SYS_FEES, SYS_CLEARING, SYS_FUNDING, SYS_LIQUIDATION, SYS_EXTERNAL)
 
 
+def evolve(obj: Any, **changes: Any) -> Any:
+    """`dataclasses.replace` for the engine's slotted frozen records, without its overhead.
+
+    Only for classes without `__post_init__` (all of this module's records)."""
+    cls = type(obj)
+    new = object.__new__(cls)
+    for name in cls.__slots__:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new
+
+
 def is_system(account_id: AccountId) -> bool:
     return account_id.startswith("sys:")
 
@@ -225,6 +236,10 @@ class EngineState:
 
     def market_ids(self) -> list[MarketId]:
         return list(self.markets)
+
+    def live_market_ids(self) -> list[MarketId]:
+        """Markets still trading (delivered markets hold no positions or orders)."""
+        return [m for m in self.markets if self.market_states[m].status is MarketStatus.OPEN]
 
     def market_state(self, market_id: MarketId) -> MarketState:
         return self.market_states[market_id]

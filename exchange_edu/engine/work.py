@@ -12,7 +12,6 @@ so a tick costs what it touches, not what the state holds. The base state is nev
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from exchange_edu.engine.events import Event, EventKind
@@ -24,8 +23,10 @@ from exchange_edu.engine.types import (
     EngineState,
     Market,
     MarketState,
+    MarketStatus,
     Position,
     PositionKey,
+    evolve,
 )
 
 
@@ -55,6 +56,9 @@ class Work:
         if not self.new_markets:
             return list(self.base.markets)
         return list(dict.fromkeys([*self.base.markets, *self.new_markets]))
+
+    def live_market_ids(self) -> list[str]:
+        return [m for m in self.market_ids() if self.market_state(m).status is MarketStatus.OPEN]
 
     def market_state(self, market_id: str) -> MarketState:
         ms = self.market_states.get(market_id)
@@ -120,7 +124,7 @@ class Work:
         new_long = position.size if position is not None and position.size > 0 else ZERO
         if old_long != new_long:
             ms = self.market_state(key[1])
-            self.market_states[key[1]] = replace(ms, open_interest=ms.open_interest + new_long - old_long)
+            self.market_states[key[1]] = evolve(ms, open_interest=ms.open_interest + new_long - old_long)
         self.positions[key] = position
 
     def set_market_state(self, ms: MarketState) -> None:
@@ -155,4 +159,4 @@ class Work:
 
 
 def _replace_account(acct: Account, **changes: Any) -> Account:
-    return replace(acct, **changes)
+    return evolve(acct, **changes)
