@@ -134,7 +134,7 @@ def roll_calendar(work: Any, rules: RuleSet, epoch: datetime) -> None:
     live = [work.market(m) for m in work.market_ids()
             if work.market(m).is_dated and work.market_state(m).status is MarketStatus.OPEN]
     live.sort(key=lambda m: m.expiry_time)
-    first = next_settlement_time(epoch, now - 1, rules)
+    first = next_settlement_time(epoch, now, rules)  # the next Friday after this delivery
     kinds = set()
     for m in live:
         assert m.expiry_time is not None
