@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     # Without "ninja" here the API docs page loads Swagger UI from a CDN.
     "ninja",
     "exchange_edu.core",
+    "exchange_edu.sandbox",
     "lessons",
 ]
 

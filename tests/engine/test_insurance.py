@@ -49,6 +49,8 @@ def test_adl_ranks_profitable_high_leverage_shorts_first_and_lights_their_quinti
         queue = adl_queue(s, m, longs=False)
         lights = adl_lights(s, m)
     names = [r.account_id for r in queue]
-    assert names[0] == "big_lev" and names[-1] == "loser"
-    assert lights["big_lev"] == 5 and lights["loser"] < lights["big_lev"]
+    assert names[0] == "big_lev"
+    assert names[-1] == "loser"
+    assert lights["big_lev"] == 5
+    assert lights["loser"] < lights["big_lev"]
     assert Decimal(0) < queue[0].pnl_pct

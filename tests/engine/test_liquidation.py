@@ -51,8 +51,10 @@ def test_v0_position_prices_and_a_check_that_explains_itself():
     assert prices.liquidation.quantize(D("0.001")) == D("384.615")
     ok = check_position(s, V0, pos, D(390))
     bad = check_position(s, V0, pos, D(384))
-    assert not ok.is_liquidatable and bad.is_liquidatable
-    assert "equity" in bad.reason and bad.inputs()["liquidation_price"] == prices.liquidation
+    assert not ok.is_liquidatable
+    assert bad.is_liquidatable
+    assert "equity" in bad.reason
+    assert bad.inputs()["liquidation_price"] == prices.liquidation
 
 
 def test_index_bisects_to_the_crossed_positions_only():
@@ -62,5 +64,6 @@ def test_index_bisects_to_the_crossed_positions_only():
     assert sorted(idx.candidates(D(9500))) == ["b", "x"]
     assert sorted(idx.candidates(D(10600))) == ["d", "x"]
     moved = idx.updated({"b": ("long", D(8000)), "d": None})
-    assert sorted(moved.candidates(D(9500))) == ["x"] and len(moved) == 4
+    assert sorted(moved.candidates(D(9500))) == ["x"]
+    assert len(moved) == 4
     assert idx.candidates(D(9500)) == ["b", "x"]  # the old index is untouched

@@ -26,7 +26,7 @@ def test_order_margin_charges_only_the_larger_opening_side():
 
 
 def test_free_balance_accounts_for_margins_orders_and_fees():
-    s, m = open_pair(V1, price=10000, contracts=10000, long_lev=10, deposits={"alice": D(1), "maker": D(10)})
+    s, _m = open_pair(V1, price=10000, contracts=10000, long_lev=10, deposits={"alice": D(1), "maker": D(10)})
     with engine_context():
         summary = margin_summary(s, V1, "alice", "BTC")
     # wallet 1 - taker fee 0.00075 - isolated margin 0.1

@@ -19,7 +19,8 @@ def test_one_path_one_position_several_presets():
     runs = replay(_crash_path(), [V0, V1], position)
     assert set(runs) == {"v0", "v1"}
     # a 20x long does not survive a 14% fall under either generation
-    assert runs["v1"].liquidated_at is not None and runs["v0"].liquidated_at is not None
+    assert runs["v1"].liquidated_at is not None
+    assert runs["v0"].liquidated_at is not None
     assert len(runs["v1"].rows) == len(_crash_path()) - 1
     # the learner lost its margin, never more than its deposit
     for run in runs.values():
@@ -30,4 +31,5 @@ def test_replay_is_deterministic():
     position = ReplayPosition(is_long=False, notional_usd=D(5000), leverage=D(10), deposit=D(1))
     a = replay(_crash_path(), [V1], position)["v1"]
     b = replay(_crash_path(), [V1], position)["v1"]
-    assert a.rows == b.rows and a.final_equity == b.final_equity
+    assert a.rows == b.rows
+    assert a.final_equity == b.final_equity

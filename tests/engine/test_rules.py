@@ -36,4 +36,5 @@ def test_presets_are_built_from_each_other_by_replace():
     assert set(PRESETS) == {"v0", "v1"}
     later = replace(V1, name="v1_mark_value", margin=replace(V1.margin, maintenance_basis="mark_value"))
     assert later.margin.risk == V1.margin.risk
-    assert V1.loss_waterfall == ("insurance_fund", "adl") and V0.loss_waterfall == ("insurance_fund", "clawback")
+    assert V1.loss_waterfall == ("insurance_fund", "adl")
+    assert V0.loss_waterfall == ("insurance_fund", "clawback")

@@ -13,13 +13,17 @@ def test_a_tick_is_applied_once():
     s, _ = open_pair(V1, price=10000, contracts=1000, long_lev=10)
     s = apply_result(s, apply_tick(s, V1, TickInput(1, 60, {"BTC": D(10010)})))
     again = apply_tick(s, V1, TickInput(1, 60, {"BTC": D(9000)}))
-    assert again.skipped and not again.events and apply_result(s, again).tick_seq == 1
+    assert again.skipped
+    assert not again.events
+    assert apply_result(s, again).tick_seq == 1
 
 
 def test_a_quiet_tick_returns_only_what_changed():
     s, m = open_pair(V1, price=10000, contracts=1000, long_lev=10)
     result = apply_tick(s, V1, TickInput(1, 60, {"BTC": D(10001)}))
-    assert not result.delta.positions and not result.delta.accounts and not result.entries
+    assert not result.delta.positions
+    assert not result.delta.accounts
+    assert not result.entries
     assert set(result.delta.market_states) == {m}
 
 

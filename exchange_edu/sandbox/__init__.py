@@ -1,0 +1,1 @@
+"""The sandbox exchange app: persistence, services, selectors, tasks (see README.md)."""
