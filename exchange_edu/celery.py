@@ -15,6 +15,8 @@ app.conf.beat_schedule = {
     "heartbeat": {"task": "exchange_edu.core.tasks.heartbeat", "schedule": 1.0},
     # The SQLAlchemy transport keeps delivered messages (visible = 0); drop old ones.
     "broker-purge": {"task": "exchange_edu.core.tasks.broker_purge", "schedule": 300.0},
+    # Advances every running sandbox whose next tick is due (exactly once per tick_seq).
+    "sandbox-tick": {"task": "exchange_edu.sandbox.tasks.tick_due_sandboxes", "schedule": 1.0},
 }
 
 

@@ -12,11 +12,17 @@ class BeatOut(Schema):
     last_beat_age_s: float | None
 
 
+class TicksOut(Schema):
+    running_sandboxes: int
+    max_lag_s: float
+
+
 class HealthOut(Schema):
     status: str
     database: str
     broker: str
     beat: BeatOut
+    ticks: TicksOut
     reasons: list[str]
 
 
@@ -29,6 +35,7 @@ def health(request):
         "database": health.database,
         "broker": health.broker,
         "beat": {"last_beat_age_s": health.last_beat_age_s},
+        "ticks": {"running_sandboxes": health.running_sandboxes, "max_lag_s": health.max_tick_lag_s},
         "reasons": list(health.reasons),
     }
     return Status(200 if health.status == "ok" else 503, body)

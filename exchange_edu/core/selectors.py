@@ -17,6 +17,8 @@ class HealthStatus:
     broker: str
     last_beat_age_s: float | None
     reasons: tuple[str, ...]
+    running_sandboxes: int = 0
+    max_tick_lag_s: float = 0.0
 
 
 def _check_database() -> str | None:
@@ -64,7 +66,14 @@ def health_status() -> HealthStatus:
             reasons.append(
                 f"beat: last heartbeat {age:.0f} s ago, over {settings.BEAT_STALE_AFTER_S} s"
             )
+    ticks = None
+    if not db_problem:
+        from exchange_edu.sandbox.selectors import tick_lag_summary
+
+        ticks = tick_lag_summary()
     return HealthStatus(
+        running_sandboxes=ticks.running_sandboxes if ticks else 0,
+        max_tick_lag_s=ticks.max_lag_s if ticks else 0.0,
         status="degraded" if reasons else "ok",
         database="down" if db_problem else "ok",
         broker="down" if broker_problem else "ok",

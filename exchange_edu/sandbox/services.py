@@ -81,7 +81,7 @@ def _decimal_arg(name: str, value: Any, *, positive: bool = True, allow_none: bo
         if allow_none:
             return None
         raise SandboxError(name, "is required")
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise SandboxError(name, f"must be a decimal number given as text or Decimal, got {value!r}")
     try:
         d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
@@ -460,8 +460,8 @@ def _place(sb: models.Sandbox, acct: models.PaperAccount, order_fields: dict[str
     rules, state = _state(sb)
     market_id = order_fields["market_id"]
     if market_id not in state.markets:
-        raise SandboxError("market", f"unknown market {market_id!r}; open markets: "
-                                     f"{', '.join(m for m, s in state.market_states.items() if s.status.value == 'open')}",
+        open_ids = [m for m, s in state.market_states.items() if s.status.value == "open"]
+        raise SandboxError("market", f"unknown market {market_id!r}; open markets: {', '.join(open_ids)}",
                            status=404)
     if state.market_states[market_id].status.value != "open":
         raise SandboxError("market", f"market {market_id} has expired")
@@ -551,7 +551,7 @@ def position_close(*, sandbox_id: int, account_pk: int, market: str) -> OrderOut
         sb = _lock_sandbox(sandbox_id)
         _require_running(sb)
         acct = _account(sb, account_pk)
-        rules, state = _state(sb)
+        _rules, state = _state(sb)
         if market not in state.markets:
             raise SandboxError("market", f"unknown market {market!r}", status=404)
         order = ops.closing_order(state, acct.account_id, market)

@@ -33,7 +33,7 @@ def mark(sandbox: models.Sandbox) -> Decimal:
     return models.Market.objects.get(sandbox=sandbox, market_id=market_id(sandbox)).mark_price
 
 
-def quote(sandbox: models.Sandbox, maker: models.PaperAccount, *, qty="100", spread="0.01") -> None:
+def quote(sandbox: models.Sandbox, maker: models.PaperAccount, *, qty="100", spread="0.01", leverage="2") -> None:
     """The maker rests a bid and an ask around the mark, `spread` (fraction) away."""
     m = models.Market.objects.get(sandbox=sandbox, market_id=market_id(sandbox))
     tick = m.tick_size
@@ -41,7 +41,7 @@ def quote(sandbox: models.Sandbox, maker: models.PaperAccount, *, qty="100", spr
     bid = (p * (1 - Decimal(spread)) / tick).to_integral_value() * tick
     ask = (p * (1 + Decimal(spread)) / tick).to_integral_value() * tick
     services.order_place(sandbox_id=sandbox.pk, account_pk=maker.pk, market=m.market_id, side="buy",
-                         quantity=qty, price=bid)
+                         quantity=qty, price=bid, leverage=leverage)
     services.order_place(sandbox_id=sandbox.pk, account_pk=maker.pk, market=m.market_id, side="sell",
                          quantity=qty, price=ask)
 

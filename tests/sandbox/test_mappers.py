@@ -46,7 +46,8 @@ def test_state_round_trips_through_the_database_over_ticks_and_orders(django_use
     sb.refresh_from_db()
     rules = mappers.sandbox_rules(sb)
     loaded = mappers.state_from_db(sb, rules)
-    assert loaded.tick_seq == 30 and loaded.now == 30 * sb.tick_seconds
+    assert loaded.tick_seq == 30
+    assert loaded.now == 30 * sb.tick_seconds
     assert models.Position.objects.filter(sandbox=sb).count() == len(loaded.positions)
 
 
