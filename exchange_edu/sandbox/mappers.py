@@ -52,8 +52,21 @@ from .errors import SandboxError
 # -- rules ----------------------------------------------------------------------------------
 
 
+_RUNNABLE: dict[str, str | None] = {}
+
+
+def preset_problem(name: str) -> str | None:
+    """Why a preset of the engine cannot run yet (probed once per process), None when it can."""
+    from .ops import not_runnable_reason
+
+    if name not in _RUNNABLE:
+        _RUNNABLE[name] = not_runnable_reason(PRESETS[name])
+    return _RUNNABLE[name]
+
+
 def available_presets() -> list[str]:
-    return sorted(PRESETS)
+    """Presets the engine can run now (the engine's PRESETS minus those with missing mechanics)."""
+    return sorted(p for p in PRESETS if preset_problem(p) is None)
 
 
 _RULES_CACHE: dict[tuple[str, str], RuleSet] = {}
@@ -66,8 +79,9 @@ def rules_for(preset: str, overrides: dict[str, Any] | None) -> RuleSet:
     if cached is not None:
         return cached
     base = PRESETS.get(preset)
-    if base is None:
-        raise SandboxError("preset", f"unknown preset {preset!r}; available: {', '.join(available_presets())}")
+    if base is None or preset_problem(preset) is not None:
+        why = "unknown preset" if base is None else f"not available yet ({preset_problem(preset)}):"
+        raise SandboxError("preset", f"{why} {preset!r}; available: {', '.join(available_presets())}")
     try:
         rules = base.with_overrides(overrides or {})
     except RuleError as exc:

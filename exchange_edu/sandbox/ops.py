@@ -60,6 +60,18 @@ def genesis(rules: RuleSet, index_price: Decimal,
     return state, entries
 
 
+def not_runnable_reason(rules: RuleSet) -> str | None:
+    """Why the engine cannot run these rules yet (a mechanic not implemented), or None.
+
+    Probed with one tick on a fresh exchange, so a sandbox never fails on its first beat."""
+    try:
+        state, _ = genesis(rules, Decimal(10000))
+        tick(state, rules, tick_seq=1, now=60, index_prices={u: Decimal(10000) for u in underlyings(state)})
+    except NotImplementedError as exc:
+        return str(exc) or "not implemented"
+    return None
+
+
 def system_account_ids() -> tuple[str, ...]:
     return SYSTEM_ACCOUNTS
 

@@ -686,3 +686,28 @@ def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, t
         _commit_delta(sb, state, delta)
         return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq,
                                                   ticks=1, created_by=created_by)
+
+
+def account_set_leverage(*, sandbox_id: int, account_pk: int, market: str, leverage: Decimal | str | int,
+                         margin_mode: str | None = None) -> None:
+    """Choose leverage (and margin mode) for a market before opening a position there."""
+    lev = _decimal_arg("leverage", leverage)
+    with transaction.atomic():
+        sb = _lock_sandbox(sandbox_id)
+        acct = _account(sb, account_pk)
+        rules, state = _state(sb)
+        if market not in state.markets:
+            raise SandboxError("market", f"unknown market {market!r}", status=404)
+        if not ops.allows_leverage(rules, lev):
+            raise SandboxError("leverage", f"{lev}x is not allowed in {sb.preset}; at most {ops.max_leverage(rules)}x")
+        if margin_mode is not None:
+            _choice("margin_mode", margin_mode, ops.margin_modes(rules))
+        pos = state.position(acct.account_id, market)
+        if pos is not None and pos.size:
+            raise SandboxError("leverage", "close the position before changing its leverage or margin mode")
+        a = ops.with_settings(state, acct.account_id, market, leverage=lev, margin_mode=margin_mode).account(
+            acct.account_id)
+        models.PaperAccount.objects.filter(pk=acct.pk).update(
+            leverage={k: str(v) for k, v in a.leverage.items()},
+            margin_mode={k: v.value for k, v in a.margin_mode.items()})
+        _bump(sb)

@@ -23,16 +23,33 @@ WORKER = Path(__file__).with_name("race_worker.py")
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
+PG_DB = "exchange_edu_reliability"
+
+
 @pytest.fixture(scope="module")
-def worker_env(tmp_path_factory):
+def worker_env(tmp_path_factory, django_db_setup, django_db_blocker):
+    """A database of their own for the worker processes: a SQLite file, or on PostgreSQL a
+    database created next to the test database (so nothing leaks into other tests)."""
+    from django.db import connection
+
     tmp = tmp_path_factory.mktemp("reliability")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "exchange_edu.settings", "DEBUG": "1", "VAR_DIR": str(tmp),
            "CELERY_BROKER_URL": "memory://", "LOG_LEVEL": "ERROR"}
-    if os.environ.get("INTEGRATION_SERVICES") != "1":
+    pg = connection.vendor == "postgresql"
+    if pg:
+        s = connection.settings_dict
+        with django_db_blocker.unblock(), connection.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+            cur.execute(f"CREATE DATABASE {PG_DB}")
+        env["DATABASE_URL"] = f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{PG_DB}"
+    else:
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'reliability.sqlite3'}"
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env,
                    check=True, timeout=120)
-    return env
+    yield env
+    if pg:
+        with django_db_blocker.unblock(), connection.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
 def run(env, *args, timeout=180):
