@@ -46,11 +46,17 @@ class Delta:
     events: tuple[Event, ...] = ()
     next_order_id: int = 1
     next_order_seq: int = 1
+    pools: dict[str, Any] = field(default_factory=dict)  # v3 lending pools that changed
+    account_index: Any = None  # v2+: the new account-level liquidation index (None = unchanged)
 
 
 def finish(work: Any, tick_seq: int) -> Delta:
     """Turn a Work overlay into a Delta, computing the liquidation-index changes."""
     rules = work.rules
+    if rules.margin.account_model == "unified":  # one account-level index instead of per market
+        from exchange_edu.engine.account_index import index_after
+
+        return _delta(work, tick_seq, {}, {}, index_after(work, rules))
     rebuilt = {m: build_index(work, rules, m) for m in sorted(work.rekey_markets)}
     updates: dict[str, dict[str, IndexKey | None]] = {}
     for (account_id, market_id), pos in work.positions.items():
@@ -67,12 +73,18 @@ def finish(work: Any, tick_seq: int) -> Delta:
             for q in cross_positions(work, account_id, work.market(m).settlement_asset):
                 if q.market_id not in rebuilt:
                     updates.setdefault(q.market_id, {})[account_id] = index_key(work, rules, q)
+    return _delta(work, tick_seq, updates, rebuilt, None)
+
+
+def _delta(work: Any, tick_seq: int, updates: dict[str, dict[str, IndexKey | None]],
+           rebuilt: dict[str, LiquidationIndex], account_index: Any) -> Delta:
     return Delta(
         tick_seq=tick_seq, now=work.now, markets=dict(work.new_markets),
         market_states=dict(work.market_states), accounts=dict(work.accounts),
         positions=dict(work.positions), books=dict(work.books), triggers=dict(work.triggers),
         index_updates=updates, index_rebuilt=rebuilt, entries=tuple(work.entries),
         events=tuple(work.events), next_order_id=work.next_order_id, next_order_seq=work.next_order_seq,
+        pools=dict(work.pools), account_index=account_index,
     )
 
 
@@ -103,4 +115,6 @@ def apply_result(state: EngineState, delta: Any) -> EngineState:
         books={**state.books, **d.books} if d.books else state.books,
         triggers={**state.triggers, **d.triggers} if d.triggers else state.triggers,
         liquidation_index=index, next_order_id=d.next_order_id, next_order_seq=d.next_order_seq,
+        pools={**state.pools, **d.pools} if d.pools else state.pools,
+        account_index=d.account_index if d.account_index is not None else state.account_index,
     )

@@ -44,6 +44,16 @@ class EventKind(str, Enum):
     LOSS_WRITTEN_OFF = "loss_written_off"
     MARKET_LISTED = "market_listed"
     MARKET_RELABELLED = "market_relabelled"
+    # v2+: unified accounts, backstop, collateral; v3: lending pool and realization
+    ACCOUNT_LIQUIDATION = "account_liquidation"  # one step of a unified account's liquidation
+    BACKSTOP = "backstop"  # the backstop liquidity provider took a position
+    COLLATERAL_CONVERTED = "collateral_converted"
+    NEGATIVE_BALANCE_COVERED = "negative_balance_covered"  # lenders made whole in USD
+    POOL_RATES = "pool_rates"  # a lending pool accrued: utilization, borrow and lend rate
+    INTEREST_SETTLED = "interest_settled"  # one balance settled its pending interest (lazily)
+    UPNL_INTEREST = "upnl_interest"  # virtual realization: interest on unrealized PnL
+    PNL_AUTO_REALIZED = "pnl_auto_realized"
+    FUNDING_DUST_SWEPT = "funding_dust_swept"
 
 
 Value = Decimal | str | int | None

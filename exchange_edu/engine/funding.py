@@ -37,11 +37,11 @@ from decimal import Decimal
 from typing import Any
 
 from exchange_edu.engine.events import EventKind
-from exchange_edu.engine.ledger import settle
-from exchange_edu.engine.numbers import ZERO, clamp
+from exchange_edu.engine.ledger import settle, transfer
+from exchange_edu.engine.numbers import ZERO, Rounding, clamp
 from exchange_edu.engine.pricing import funding_basis, impact_prices, premium_index
 from exchange_edu.engine.rules import FundingRules, RuleSet, funding_cap
-from exchange_edu.engine.types import SYS_FUNDING, MarginMode, Market, Position, evolve
+from exchange_edu.engine.types import SYS_FEES, SYS_FUNDING, MarginMode, Market, Position, evolve
 
 
 def interest_component(quote_rate_per_day: Decimal, base_rate_per_day: Decimal,
@@ -58,12 +58,19 @@ def calculate_funding_rate(premium: Decimal, interest: Decimal, clamp_width: Dec
 
 
 def next_rate(rules: RuleSet, premium_twap: Decimal) -> Decimal:
+    """The rate of the next interval, divided by `premium_divisor` (v2 24, v3 8) and capped.
+
+    premium_interest_clamp: F = P + clamp(I - P, -c, +c);  twap_premium: F = P (no interest term).
+    """
     f: FundingRules = rules.funding
+    cap = funding_cap(rules)
     if f.style == "premium_interest_clamp":
-        return calculate_funding_rate(premium_twap, f.interest_rate, f.clamp, funding_cap(rules))
-    if f.style == "twap_premium":
-        return clamp(premium_twap / f.premium_divisor, -funding_cap(rules), funding_cap(rules))
-    return ZERO
+        raw = calculate_funding_rate(premium_twap, f.interest_rate, f.clamp, Decimal("Infinity"))
+    elif f.style == "twap_premium":
+        raw = premium_twap
+    else:
+        return ZERO
+    return clamp(raw / f.premium_divisor, -cap, cap)
 
 
 def index_increment(market: Market, rate: Decimal, mark: Decimal) -> Decimal:
@@ -127,11 +134,14 @@ def maybe_sample_premium(work: Any, rules: RuleSet, market_id: str) -> None:
     if ms.last_premium_sample is not None and work.now - ms.last_premium_sample < f.sample_seconds:
         return
     market = work.market(market_id)
-    bid, ask = impact_prices(work.book(market_id), rules, market)
-    until = max(0, ms.next_funding_time - work.now)
-    basis = funding_basis(ms.funding_rate_next, until, f.interval_seconds) \
-        if rules.pricing.mark_method == "fair_price" else ZERO
-    p = premium_index(bid, ask, ms.mark_price, ms.index_price, basis)
+    if f.premium_source == "mark":  # v2/v3: P = (mark - index) / index
+        p = (ms.mark_price - ms.index_price) / ms.index_price
+    else:
+        bid, ask = impact_prices(work.book(market_id), rules, market)
+        until = max(0, ms.next_funding_time - work.now)
+        basis = funding_basis(ms.funding_rate_next, until, f.interval_seconds) \
+            if rules.pricing.mark_method == "fair_price" else ZERO
+        p = premium_index(bid, ask, ms.mark_price, ms.index_price, basis)
     work.set_market_state(evolve(ms, premium_sum=ms.premium_sum + p, premium_count=ms.premium_count + 1,
                                   last_premium_sample=work.now))
 
@@ -165,3 +175,31 @@ def maybe_pay_funding(work: Any, rules: RuleSet, market_id: str) -> bool:
                       "clamp": rules.funding.clamp, "cap": funding_cap(rules)},
               formula="F = clamp(P + clamp(I - P, -clamp, +clamp), -cap, +cap)")
     return True
+
+
+def sweep_funding_dust(work: Any, asset: str) -> Decimal:
+    """Move the rounding dust left in `sys:funding` to the exchange (`sys:fees`); returns it.
+
+    dust = balance(sys:funding) + sum of pending funding of every position settled in `asset`
+    (what sys:funding will still pay out or collect); floored traders' lines make it >= 0.
+    A scan of the positions: call it at funding times (the caller re-keys then anyway).
+    """
+    pending = ZERO
+    for m in work.market_ids():
+        if work.market(m).settlement_asset != asset:
+            continue
+        index = work.market_state(m).funding_index
+        for p in work.positions_in(m):
+            pending += p.size * (index - p.funding_snapshot)
+    dust = work.account(SYS_FUNDING).balance(asset) + pending
+    entry = transfer("funding_dust", asset, dust, from_account=SYS_FUNDING, to_account=SYS_FEES,
+                     rounding=Rounding.DOWN) if dust > 0 else None
+    if entry is None:
+        return ZERO
+    work.post(entry)
+    swept = entry.amount_for(SYS_FEES)
+    work.emit(EventKind.FUNDING_DUST_SWEPT, numbers={"swept": swept},
+              inputs={"funding_clearing_balance": work.account(SYS_FUNDING).balance(asset) + swept,
+                      "pending": pending},
+              formula="dust = sys:funding balance + pending funding of all positions, floored to units")
+    return swept

@@ -67,11 +67,16 @@ def adl_rank(view: Any, position: Position) -> AdlRank:
     return AdlRank(position.account_id, position.size, pnl_pct, eff_lev, rank)
 
 
-def adl_queue(view: Any, market_id: str, *, longs: bool) -> list[AdlRank]:
-    """Traders on one side, highest rank first (ties: larger position, then account id)."""
+def adl_queue(view: Any, market_id: str, *, longs: bool, ranking: str = "pnl_leverage") -> list[AdlRank]:
+    """Traders on one side, highest rank first (ties: larger position, then account id).
+
+    ranking "largest_position" (v2 FTX: the largest opposing positions first) sorts by size only."""
     ranks = [adl_rank(view, p) for p in view.positions_in(market_id)
              if not is_system(p.account_id) and p.size and (p.size > 0) == longs]
-    ranks.sort(key=lambda r: (-r.rank, -abs(r.size), r.account_id))
+    if ranking == "largest_position":
+        ranks.sort(key=lambda r: (-abs(r.size), r.account_id))
+    else:
+        ranks.sort(key=lambda r: (-r.rank, -abs(r.size), r.account_id))
     return ranks
 
 
@@ -98,7 +103,7 @@ def auto_deleverage(work: Any, rules: RuleSet, market_id: str, quantity: Decimal
     price = inv.entry_price
     remaining = min(quantity, abs(inv.size))
     done = ZERO
-    for r in adl_queue(work, market_id, longs=inv.size < 0):
+    for r in adl_queue(work, market_id, longs=inv.size < 0, ranking=rules.liquidation.adl_ranking):
         if remaining <= 0:
             break
         q = min(remaining, abs(r.size))
@@ -151,6 +156,10 @@ def work_inventory(work: Any, rules: RuleSet, market_id: str) -> None:
     """Send the engine's inventory to the book, sweep surplus, cover deficits, ADL if needed."""
     from exchange_edu.engine.trading import submit_order
 
+    if "backstop" in rules.loss_waterfall:  # v2+: the backstop provider takes it at the mark first
+        from exchange_edu.engine.backstop import backstop_inventory
+
+        backstop_inventory(work, rules, market_id)
     inv = work.position(SYS_LIQUIDATION, market_id)
     market = work.market(market_id)
     asset = market.settlement_asset

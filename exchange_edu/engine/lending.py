@@ -13,10 +13,12 @@ slope2 150%, fee 10%). Rates are annual fractions; U = borrowed / lent, in [0, 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-from exchange_edu.engine.numbers import in_engine_context
+from exchange_edu.engine.numbers import ONE, ZERO, clamp, in_engine_context
+from exchange_edu.engine.types import evolve
 
 
 class CurveError(ValueError):
@@ -69,3 +71,168 @@ def calculate_pool_rates(curve: KinkedCurve, utilization: Decimal) -> PoolRates:
 
 FORMULA = ("borrow = base + slope1 x U / U_opt (U <= U_opt), else base + slope1 + slope2 x (U - U_opt) / "
            "(1 - U_opt); lend = borrow x U x (1 - fee)")
+
+
+# -- the pool (v3) ----------------------------------------------------------------------------
+#
+# Interest accrues through two cumulative indices per asset (Drift / Aave style), settled lazily:
+#
+#     at each accrual time:  borrow_index *= 1 + borrow / periods ; lend_index *= 1 + lend / periods
+#     a balance b settled at index I0 is worth  b x I / I0  now   (lend index if b > 0 and the
+#     account lends, borrow index if b < 0); pending interest = b x (I / I0 - 1)
+#     pool.lent     = lend_index   x sum(b_i / I0_i)    over lent balances    (kept as `lent_scaled`)
+#     pool.borrowed = borrow_index x sum(|b_i| / I0_i) over negative balances (`borrowed_scaled`)
+#
+# so lenders' interest per period = lent x lend / periods = borrowed x borrow / periods x (1 - fee),
+# the borrowers' interest less the exchange's fee (while U <= 1). Ledger: a settlement credits the
+# account against `sys:lending` (floored: lenders receive rounded down, borrowers pay rounded up);
+# the fee share moves from `sys:lending` to `sys:fees` at each accrual.
+
+
+
+@dataclass(frozen=True, slots=True)
+class PoolState:
+    asset: str
+    lent_scaled: Decimal = ZERO
+    borrowed_scaled: Decimal = ZERO
+    lend_index: Decimal = ONE
+    borrow_index: Decimal = ONE
+    next_accrual_time: int | None = None
+    borrow_rate: Decimal = ZERO  # annual, of the last accrual
+    lend_rate: Decimal = ZERO
+    auto_lend_default: bool = True
+
+    @property
+    def lent(self) -> Decimal:
+        return self.lent_scaled * self.lend_index
+
+    @property
+    def borrowed(self) -> Decimal:
+        return self.borrowed_scaled * self.borrow_index
+
+    @property
+    def utilization(self) -> Decimal:
+        """U = borrowed / lent, in [0, 1] (1 when something is borrowed and nothing is lent)."""
+        if self.lent <= 0:
+            return ONE if self.borrowed > 0 else ZERO
+        return clamp(self.borrowed / self.lent, ZERO, ONE)
+
+
+def curve_of(rules: Any) -> KinkedCurve:
+    lr = rules.lending
+    return KinkedCurve(lr.optimal_utilization, lr.base_rate, lr.slope1, lr.slope2, lr.fee)
+
+
+def lends(pool: PoolState, account: Any) -> bool:
+    return pool.auto_lend_default if account.auto_lend is None else account.auto_lend
+
+
+def pending_interest(pool: PoolState | None, account: Any, asset: str) -> Decimal:
+    """Interest credited to the balance since it was last settled (negative for a borrower)."""
+    if pool is None:
+        return ZERO
+    b = account.balances.get(asset, ZERO)
+    snap = account.interest_index.get(asset)
+    if not b or snap is None:
+        return ZERO
+    if b > 0:
+        return b * (pool.lend_index / snap - 1) if lends(pool, account) else ZERO
+    return b * (pool.borrow_index / snap - 1)
+
+
+def effective_balances(view: Any, rules: Any, account: Any) -> dict[str, Decimal]:
+    """Balances with pending interest (a copy; no pools -> the balances themselves)."""
+    balances = dict(account.balances)
+    pools = _pools(view)
+    if pools:
+        for asset in balances:
+            balances[asset] += pending_interest(pools.get(asset), account, asset)
+    return balances
+
+
+def _pools(view: Any) -> dict[str, PoolState]:
+    if hasattr(view, "pool_states"):
+        return view.pool_states()
+    return view.pools
+
+
+def _scaled(pool: PoolState, account: Any, balance: Decimal, snap: Decimal | None) -> tuple[Decimal, Decimal]:
+    """(lent_scaled, borrowed_scaled) contribution of one balance settled at `snap`."""
+    if not balance or snap is None:
+        return ZERO, ZERO
+    if balance > 0:
+        return (balance / snap, ZERO) if lends(pool, account) else (ZERO, ZERO)
+    return ZERO, -balance / snap
+
+
+def snapshot_for(pool: PoolState, account: Any, balance: Decimal) -> Decimal | None:
+    if balance > 0:
+        return pool.lend_index if lends(pool, account) else None
+    return pool.borrow_index if balance < 0 else None
+
+
+def retrack(pool: PoolState, before: Any, after: Any, asset: str) -> tuple[PoolState, Any]:
+    """Pool totals and the account's snapshot after its `asset` balance changed (settled first)."""
+    old_l, old_b = _scaled(pool, before, before.balances.get(asset, ZERO), before.interest_index.get(asset))
+    b = after.balances.get(asset, ZERO)
+    snap = snapshot_for(pool, after, b)
+    new_l, new_b = _scaled(pool, after, b, snap)
+    index = dict(after.interest_index)
+    if snap is None:
+        index.pop(asset, None)
+    else:
+        index[asset] = snap
+    pool = replace(pool, lent_scaled=pool.lent_scaled + new_l - old_l,
+                   borrowed_scaled=pool.borrowed_scaled + new_b - old_b)
+    return pool, evolve(after, interest_index=index)
+
+
+def accrue(pool: PoolState, rules: Any, now: int) -> tuple[PoolState, PoolRates, Decimal]:
+    """One accrual period: (new pool, the period's annual rates, exact fee to the exchange)."""
+    lr = rules.lending
+    rates = calculate_pool_rates(curve_of(rules), pool.utilization)
+    b_h, l_h = rates.borrow_rate / lr.periods_per_year, rates.lend_rate / lr.periods_per_year
+    fee = pool.borrowed * b_h - pool.lent * l_h
+    nxt = pool.next_accrual_time
+    while nxt is not None and nxt <= now:
+        nxt += lr.accrual_seconds
+    new = replace(pool, lend_index=pool.lend_index * (1 + l_h), borrow_index=pool.borrow_index * (1 + b_h),
+                  next_accrual_time=nxt, borrow_rate=rates.borrow_rate, lend_rate=rates.lend_rate)
+    return new, rates, fee
+
+
+def new_pools(rules: Any, now: int) -> dict[str, PoolState]:
+    lr = rules.lending
+    if not lr.enabled:
+        return {}
+    first = (now // lr.accrual_seconds + 1) * lr.accrual_seconds
+    return {a: PoolState(a, next_accrual_time=first, auto_lend_default=lr.auto_lend_default) for a in lr.assets}
+
+
+def settle_interest(work: Any, account_id: str, asset: str) -> Decimal:
+    """Book an account's pending interest in `asset` against `sys:lending`; returns the posted amount."""
+    from exchange_edu.engine.events import EventKind
+    from exchange_edu.engine.ledger import settle
+    from exchange_edu.engine.types import SYS_LENDING
+
+    pool = work.pool(asset)
+    acct = work.account(account_id)
+    b = acct.balances.get(asset, ZERO)
+    snap = acct.interest_index.get(asset)
+    current = snapshot_for(pool, acct, b)
+    if snap == current:
+        return ZERO
+    pending = pending_interest(pool, acct, asset)
+    entry = settle("interest", asset, [(account_id, pending)], SYS_LENDING, memo="pool interest")
+    if entry is None:  # less than a unit: move the snapshot only
+        pool, new = retrack(pool, acct, acct, asset)
+        work.pools[asset] = pool
+        work.set_account(new)
+        return ZERO
+    work.apply_entry(entry)
+    posted = entry.amount_for(account_id)
+    work.emit(EventKind.INTEREST_SETTLED, account=account_id,
+              numbers={"interest": pending, "posted": posted},
+              inputs={"asset": asset, "balance": b, "index_then": snap, "index_now": current},
+              formula="interest = balance x (index_now / index_then - 1)")
+    return posted

@@ -35,8 +35,7 @@ from exchange_edu.engine.types import MarginMode, Market, Position
 
 def risk_rates(rules: RuleSet, market: Market, position: Position) -> tuple[Decimal, Decimal]:
     """(imr, mmr) of a position, tier chosen by its value at entry."""
-    value = market.value(position.size, position.entry_price)
-    return rules.margin.risk.rates(value, position.leverage)
+    return rules.margin.risk.position_rates(market, position.size, position.entry_price, position.leverage)
 
 
 def initial_margin(market: Market, contracts: Decimal, price: Decimal, leverage: Decimal) -> Decimal:

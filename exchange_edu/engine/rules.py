@@ -29,6 +29,14 @@ from enum import Enum
 from math import ceil
 from typing import Any, Literal, get_args
 
+from exchange_edu.engine.subrules import (
+    BACKPACK_WEIGHTS,
+    FTX_WEIGHTS,
+    LITERALS,
+    CollateralRules,
+    LendingRules,
+    SqrtImfRisk,
+)
 from exchange_edu.engine.types import ContractKind, ExpiryKind, MarginMode
 
 MarkMethod = Literal["last", "fair_price", "median_bid_ask_last", "oracle", "index"]
@@ -39,6 +47,9 @@ WaterfallStep = Literal["insurance_fund", "adl", "clawback", "backstop", "exchan
 ClawbackScope = Literal["full_account", "per_contract"]
 BandReference = Literal["bankruptcy", "index"]
 FundingStyle = Literal["none", "premium_interest_clamp", "twap_premium"]
+PremiumSource = Literal["impact", "mark"]
+AccountModel = Literal["per_coin", "unified"]
+AdlRanking = Literal["pnl_leverage", "largest_position"]
 
 
 class RuleError(ValueError):
@@ -92,6 +103,9 @@ class KeepRatioRisk:
     def allows_leverage(self, leverage: Decimal) -> bool:
         return any(lev == leverage for lev, _ in self.keep_ratios)
 
+    def position_rates(self, market: Any, size: Decimal, price: Decimal, leverage: Decimal) -> tuple[Decimal, Decimal]:
+        return self.rates(market.value(size, price), leverage)
+
 
 @dataclass(frozen=True, slots=True)
 class RiskLimitSteps:
@@ -124,8 +138,11 @@ class RiskLimitSteps:
     def allows_leverage(self, leverage: Decimal) -> bool:
         return Decimal(1) <= leverage <= self.max_lev
 
+    def position_rates(self, market: Any, size: Decimal, price: Decimal, leverage: Decimal) -> tuple[Decimal, Decimal]:
+        return self.rates(market.value(size, price), leverage)
 
-RiskModel = KeepRatioRisk | RiskLimitSteps  # v2 adds SqrtImfRisk with the same two methods
+
+RiskModel = KeepRatioRisk | RiskLimitSteps | SqrtImfRisk  # same methods: rates, position_rates, ...
 
 
 # -- sub-configs ----------------------------------------------------------------------------
@@ -141,6 +158,16 @@ class ContractRules:
     quote_asset: str = "USD"
     tick_size: Decimal = _dec("0.01", "0.00000001")
     expiries: tuple[ExpiryKind, ...] = (ExpiryKind.WEEKLY, ExpiryKind.BIWEEKLY, ExpiryKind.QUARTERLY)
+    # v2+: several underlyings (empty = just `underlying`), per-underlying contract sizes
+    underlyings: tuple[str, ...] = ()
+    contract_sizes: tuple[tuple[str, Decimal], ...] = ()
+    move_contracts: bool = False  # v2 option: a daily MOVE contract per underlying
+
+    def all_underlyings(self) -> tuple[str, ...]:
+        return self.underlyings or (self.underlying,)
+
+    def size_of(self, underlying: str) -> Decimal:
+        return dict(self.contract_sizes).get(underlying, self.contract_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +188,7 @@ class FundingRules:
                                 "None = 75% x (IM - MM)"))
     premium_divisor: Decimal = _dec("1", "1", "1000", "v2: 24 (hourly payment of a daily premium)")
     sample_seconds: int = field(default=60, metadata=_meta(1, 86400))
+    premium_source: PremiumSource = "impact"  # v2: (mark - index) / index sampled each minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +198,9 @@ class MarginRules:
     default_leverage: Decimal = _dec("10", "1", "200")
     risk: RiskModel = field(default_factory=KeepRatioRisk)
     maintenance_basis: MaintenanceBasis = "entry_value"
+    # "unified": one account-wide margin fraction over every market and collateral asset (v2+)
+    account_model: AccountModel = "per_coin"
+    collateral: CollateralRules = field(default_factory=CollateralRules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +218,15 @@ class LiquidationRules:
     # closing orders trade within 25% of the index, MECHANICS 1.5)
     band_reference: BandReference = "index"
     max_slippage: Decimal = _dec("0.25", "0", "0.9", "fraction beyond the reference price")
+    # unified accounts (v2+): chunks on the book below MMF, backstop below the auto-close MF
+    chunk_fraction: Decimal = _dec("0.1", "0.01", "1", "share of each position sent per liquidation tick")
+    acmf_divisor: Decimal = _dec("2", "1", "10", "ACMF = max(MMF / divisor, MMF - gap)")
+    acmf_gap: Decimal = _dec("0.06", "0", "1")
+    backstop_mark_share: Decimal = _dec("0.3333333333333333333333333333333333", "0", "1",
+                                        "BLP price = (1 - share) x ZP + share x MP")
+    backstop_capacity: Decimal = _dec("1000000000000", "0", None, "notional the backstop takes per tick")
+    adl_ranking: AdlRanking = "pnl_leverage"
+    repay_borrows_first: bool = False  # v3: convert coin collateral to repay a negative balance first
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +253,8 @@ class RuleSet:
     loss_waterfall: tuple[WaterfallStep, ...] = ("insurance_fund", "clawback")
     settlement: SettlementRules = field(default_factory=SettlementRules)
     insurance_seed: Decimal = _dec("10", "0", "1000000", "insurance fund at start (settlement asset)")
-    interest: str = field(default="none", metadata=_meta(doc="v3: lending pool hook"))
+    interest: str = field(default="none", metadata=_meta(doc="v3: \"pool\" = lending pool interest"))
+    lending: LendingRules = field(default_factory=LendingRules)
 
     def with_overrides(self, overrides: dict[str, Any] | None = None, **kwargs: Any) -> RuleSet:
         """A validated copy with dotted-path overrides: {"fees.taker_rate": "0.001"}.
@@ -305,7 +346,8 @@ def _literal_values(f: dataclasses.Field[Any]) -> tuple[Any, ...]:
 _LITERALS_BY_NAME: dict[str, Any] = {
     "MarkMethod": MarkMethod, "TriggerPrice": TriggerPrice, "MaintenanceBasis": MaintenanceBasis,
     "LiquidationStyle": LiquidationStyle, "BandReference": BandReference,
-    "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle,
+    "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle, "PremiumSource": PremiumSource,
+    "AccountModel": AccountModel, "AdlRanking": AdlRanking, **LITERALS,
 }
 
 
@@ -321,8 +363,14 @@ def validate(rules: RuleSet) -> None:
     for step in rules.loss_waterfall:
         if step not in get_args(WaterfallStep):
             raise RuleError("loss_waterfall", f"unknown step {step!r}")
-    if rules.funding.style != "none" and any(e is not ExpiryKind.PERPETUAL for e in rules.contract.expiries):
+    if rules.funding.style != "none" and ExpiryKind.PERPETUAL not in rules.contract.expiries:
         raise RuleError("funding.style", "funding applies to perpetual contracts only")
+    if rules.interest not in ("none", "pool"):
+        raise RuleError("interest", f"must be 'none' or 'pool', got {rules.interest!r}")
+    if rules.interest == "pool" and not rules.lending.enabled:
+        raise RuleError("lending.enabled", "interest 'pool' needs a lending pool")
+    if rules.lending.throttle_threshold > rules.lending.throttle_bound:
+        raise RuleError("lending.throttle_threshold", "must not exceed lending.throttle_bound")
     if isinstance(m.risk, RiskLimitSteps) and m.risk.mm_base >= m.risk.im_base:
         raise RuleError("margin.risk.mm_base", "maintenance must be below initial margin")
 
@@ -351,7 +399,62 @@ V1 = replace(
     settlement=replace(SettlementRules(), weekly_settlement=False),
 )
 
-PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1}
+V2 = replace(
+    V1,
+    name="v2",
+    description="FTX-style: linear USD perpetuals and quarterly futures on BTC and ETH, one unified "
+                "cross-margined account with USD/BTC/ETH collateral (weights, sqrt-size discount), sqrt-size "
+                "IMF/MMF, mark = median(bid, ask, last), hourly TWAP-premium / 24 funding, incremental "
+                "liquidation, backstop liquidity, insurance fund, then the largest opposing positions",
+    contract=ContractRules(kind=ContractKind.LINEAR, contract_size=Decimal("0.001"), settlement_asset="USD",
+                           tick_size=Decimal("0.1"), expiries=(ExpiryKind.PERPETUAL, ExpiryKind.QUARTERLY),
+                           underlyings=("BTC", "ETH"), contract_sizes=(("BTC", Decimal("0.001")),
+                                                                       ("ETH", Decimal("0.01")))),
+    pricing=PricingRules(mark_method="median_bid_ask_last"),
+    funding=FundingRules(style="twap_premium", interval_seconds=3600, first_offset_seconds=0,
+                         premium_divisor=Decimal(24), premium_source="mark"),
+    margin=MarginRules(modes=(MarginMode.CROSS,), default_mode=MarginMode.CROSS, default_leverage=Decimal(20),
+                       risk=SqrtImfRisk(), maintenance_basis="mark_value", account_model="unified",
+                       collateral=CollateralRules(FTX_WEIGHTS)),
+    fees=FeeRules(maker_rate=Decimal("0.0002"), taker_rate=Decimal("0.0007")),
+    liquidation=LiquidationRules(trigger_price="mark", style="incremental", band_reference="index",
+                                 max_slippage=Decimal("0.0005"), adl_ranking="largest_position"),
+    loss_waterfall=("backstop", "insurance_fund", "adl"),
+    settlement=replace(SettlementRules(), weekly_settlement=False, settlement_hour_utc=3),
+    insurance_seed=Decimal(100000),
+)
+
+V3 = replace(
+    V2,
+    name="v3",
+    description="Backpack-style: linear USDC perpetuals on BTC and ETH, unified account whose idle balances "
+                "are auto-lent (kinked borrow curve, lend = borrow x U x (1 - fee), hourly accrual), PnL "
+                "realized into USDC every 10 s or virtually (uPnL earns / pays pool rates), settlement "
+                "waterfall, hourly funding bounded at 1.5%, liquidation repaying borrows first, backstop, "
+                "ADL, lenders made whole in USD",
+    contract=replace(V2.contract, settlement_asset="USDC", expiries=(ExpiryKind.PERPETUAL,)),
+    funding=FundingRules(style="premium_interest_clamp", interval_seconds=3600, first_offset_seconds=0,
+                         interest_rate=Decimal("0.0001"), clamp=Decimal("0.0005"), cap=Decimal("0.015"),
+                         premium_divisor=Decimal(8), premium_source="mark"),
+    margin=replace(V2.margin, risk=SqrtImfRisk(imf_factors=(), default_imf_factor=Decimal("0.00002494"),
+                                               mmf_base=Decimal("0.00666667"), size_basis="notional",
+                                               max_lev=Decimal(75)),
+                   collateral=CollateralRules(BACKPACK_WEIGHTS)),
+    liquidation=replace(V2.liquidation, adl_ranking="pnl_leverage", repay_borrows_first=True),
+    settlement=replace(V2.settlement, settlement_hour_utc=8),
+    interest="pool",
+    lending=LendingRules(enabled=True, assets=("USDC", "BTC", "ETH")),
+)
+
+PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1, "v2": V2, "v3": V3}
+
+
+def preset(name: str) -> RuleSet:
+    """The preset called `name`; RuleError lists the valid names otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise RuleError("preset", f"unknown preset {name!r}; valid: {', '.join(PRESETS)}") from None
 
 
 def funding_cap(rules: RuleSet) -> Decimal:

@@ -14,9 +14,12 @@ order, always:
  4. mark       by `rules.pricing.mark_method` (v0 last traded, v1 fair price)
  5. funding    premium sample when due; at a funding time the index grows by the fixed rate,
                the next rate is set, and the market's liquidation index is re-keyed
- 6. interest   hook for v3 lending (no-op while `rules.interest == "none"`)
+ 6. interest   v3 lending: at an accrual time PnL is realized (or earns / pays interest when
+               realization is virtual), pool indices grow, the fee share goes to the exchange
  7. liquidations  only positions whose trigger price was crossed (sorted index, bisect) or that
-               changed in this tick are checked; failures are taken over at bankruptcy prices
+               changed in this tick are checked; failures are taken over at bankruptcy prices.
+               Unified accounts (v2+): the account index names the accounts to check; then
+               tiers on the book, backstop, takeover (see `backstop`)
  8. insurance / ADL  the engine works its inventory; surplus to the fund; deficits by waterfall
  9. expiry     at a settlement time: delivery / settlement, clawback, roll-over
 
@@ -40,7 +43,7 @@ from exchange_edu.engine.expiry import (
     roll_calendar,
     settle_market,
 )
-from exchange_edu.engine.funding import maybe_pay_funding, maybe_sample_premium
+from exchange_edu.engine.funding import maybe_pay_funding, maybe_sample_premium, sweep_funding_dust
 from exchange_edu.engine.insurance import (
     reset_period_pnl,
     settle_losses_with_clawback,
@@ -144,15 +147,26 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
         maybe_sample_premium(work, rules, m)
         if maybe_pay_funding(work, rules, m):
             work.rekey_markets.add(m)
+    for asset in sorted({work.market(m).settlement_asset for m in work.rekey_markets}):
+        sweep_funding_dust(work, asset)
 
-    # 6. interest: hook for v3 lending; nothing accrues while rules.interest == "none"
+    # 6. interest (v3): at an accrual time realize PnL (or pay interest on it), grow the indices
+    funded = bool(work.rekey_markets)
+    accrued = False
     if rules.interest != "none":
-        raise NotImplementedError(f"interest model {rules.interest!r}")
+        from exchange_edu.engine.realization import maybe_accrue
 
-    # 7. liquidations
+        accrued = maybe_accrue(work, rules)
+
+    # 7. liquidations (unified accounts: one account-level index, tiers, backstop)
     checks = []
-    for m in open_markets:
-        checks.extend(_liquidate_market(work, rules, state, m))
+    if rules.margin.account_model == "unified":
+        from exchange_edu.engine.backstop import liquidate_accounts
+
+        checks.extend(liquidate_accounts(work, rules, state, rebuild=funded or accrued))
+    else:
+        for m in open_markets:
+            checks.extend(_liquidate_market(work, rules, state, m))
 
     # 8. insurance fund / ADL
     for m in open_markets:

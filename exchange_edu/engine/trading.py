@@ -147,6 +147,12 @@ def _precheck(work: Work, rules: RuleSet, order: Order) -> str | None:
                                           limit_price=order.price, account_id=order.account_id)
         price = avg or price or work.market_state(order.market).mark_price
     assert price is not None
+    if rules.margin.account_model == "unified":  # v2+: one margin fraction for the whole account
+        from exchange_edu.engine.unified import order_check
+
+        fee = calculate_fee(rules.fees, market, order.quantity, price, is_maker=False).fee
+        return order_check(work, rules, order.account_id, order.market, order.side.sign * order.quantity,
+                           price, fee)
     pos = work.position(order.account_id, order.market)
     size = pos.size if pos is not None else ZERO
     new_size = size + order.side.sign * order.quantity

@@ -41,7 +41,11 @@ SYS_CLEARING = "sys:clearing"  # counterpart of realized PnL: balance = -(sum of
 SYS_FUNDING = "sys:funding"  # funding clearing: lazily settled payments pass through here
 SYS_LIQUIDATION = "sys:liquidation"  # the liquidation engine: takes over positions, holds inventory
 SYS_EXTERNAL = "sys:external"  # the outside world: deposits, withdrawals, the fund's seed
-SYSTEM_ACCOUNTS = (SYS_INSURANCE, SYS_FEES, SYS_CLEARING, SYS_FUNDING, SYS_LIQUIDATION, SYS_EXTERNAL)
+SYS_BACKSTOP = "sys:backstop"  # v2+: the backstop liquidity provider (takes positions below the ACMF)
+SYS_LENDING = "sys:lending"  # v3: lending-pool clearing: interest passes through here
+SYS_CONVERSION = "sys:conversion"  # v2+: the desk that converts collateral (BTC -> USD) at the index
+SYSTEM_ACCOUNTS = (SYS_INSURANCE, SYS_FEES, SYS_CLEARING, SYS_FUNDING, SYS_LIQUIDATION, SYS_EXTERNAL,
+                   SYS_BACKSTOP, SYS_LENDING, SYS_CONVERSION)
 
 
 def evolve(obj: Any, **changes: Any) -> Any:
@@ -176,6 +180,10 @@ class Account:
     leverage: dict[MarketId, Decimal] = field(default_factory=dict)
     margin_mode: dict[MarketId, MarginMode] = field(default_factory=dict)
     period_pnl: dict[Asset, Decimal] = field(default_factory=dict)
+    # v3 lending: None = the rules' default (auto-lend on); the pool index each balance was last
+    # settled at (lend index for a lent balance, borrow index for a negative one)
+    auto_lend: bool | None = None
+    interest_index: dict[Asset, Decimal] = field(default_factory=dict)
 
     def balance(self, asset: Asset) -> Decimal:
         return self.balances.get(asset, ZERO)
@@ -223,6 +231,10 @@ class EngineState:
     liquidation_index: dict[MarketId, Any] = field(default_factory=dict)  # -> LiquidationIndex
     next_order_id: int = 1
     next_order_seq: int = 1
+    # v2+: the account-level liquidation index (unified margin; built on demand when None)
+    account_index: Any = None
+    # v3: lending pool per asset (lending.PoolState)
+    pools: dict[Asset, Any] = field(default_factory=dict)
 
     def account(self, account_id: AccountId) -> Account:
         return self.accounts.get(account_id) or Account(account_id)

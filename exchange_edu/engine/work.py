@@ -27,6 +27,7 @@ from exchange_edu.engine.types import (
     Position,
     PositionKey,
     evolve,
+    is_system,
 )
 
 
@@ -46,6 +47,10 @@ class Work:
         self.next_order_id = state.next_order_id
         self.next_order_seq = state.next_order_seq
         self.rekey_markets: set[str] = set()  # liquidation index must be rebuilt for these
+        self.pools: dict[str, Any] = {}  # v3 lending pools changed in this call
+        self._lending = bool(state.pools)
+        self.account_index: Any = None  # v2+: set when the liquidation stage rebuilt it
+        self.rebuild_account_index = False
 
     # -- reads ------------------------------------------------------------------------------
     def market(self, market_id: str) -> Market:
@@ -81,6 +86,13 @@ class Work:
     def trigger_book(self, market_id: str) -> Any:
         b = self.triggers.get(market_id)
         return b if b is not None else self.base.triggers.get(market_id)
+
+    def pool(self, asset: str) -> Any:
+        p = self.pools.get(asset)
+        return p if p is not None else self.base.pools.get(asset)
+
+    def pool_states(self) -> dict[str, Any]:
+        return {**self.base.pools, **self.pools} if self.pools else self.base.pools
 
     def positions_in(self, market_id: str) -> list[Position]:
         """Current positions of a market (a scan of the base plus overrides)."""
@@ -137,12 +149,30 @@ class Work:
         """Record a journal entry and apply its lines to the accounts' balances."""
         if entry is None:
             return
+        if self._lending:  # v3: settle pending interest before a pooled balance changes
+            from exchange_edu.engine.lending import settle_interest
+
+            for line in entry.lines:
+                if not is_system(line.account_id) and self.pool(line.asset) is not None:
+                    settle_interest(self, line.account_id, line.asset)
+        self.apply_entry(entry)
+
+    def apply_entry(self, entry: JournalEntry) -> None:
+        """Record an entry and move balances (pool totals follow pooled balances)."""
         self.entries.append(entry)
         for line in entry.lines:
             acct = self.account(line.account_id)
             balances = dict(acct.balances)
             balances[line.asset] = balances.get(line.asset, ZERO) + line.amount
-            self.accounts[line.account_id] = _replace_account(acct, balances=balances)
+            new = _replace_account(acct, balances=balances)
+            if self._lending and not is_system(line.account_id):
+                pool = self.pool(line.asset)
+                if pool is not None:
+                    from exchange_edu.engine.lending import retrack
+
+                    pool, new = retrack(pool, acct, new, line.asset)
+                    self.pools[line.asset] = pool
+            self.accounts[line.account_id] = new
 
     def emit(self, kind: EventKind, *, market: str | None = None, account: str | None = None,
              numbers: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,

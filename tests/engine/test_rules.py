@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_edu.engine.rules import PRESETS, V0, V1, RuleError
+from exchange_edu.engine.rules import PRESETS, V0, V1, V2, V3, RuleError, preset
 
 D = Decimal
 
@@ -33,8 +33,29 @@ def test_with_overrides_returns_a_validated_copy():
 
 
 def test_presets_are_built_from_each_other_by_replace():
-    assert set(PRESETS) == {"v0", "v1"}
+    assert set(PRESETS) == {"v0", "v1", "v2", "v3"}
     later = replace(V1, name="v1_mark_value", margin=replace(V1.margin, maintenance_basis="mark_value"))
     assert later.margin.risk == V1.margin.risk
     assert V1.loss_waterfall == ("insurance_fund", "adl")
     assert V0.loss_waterfall == ("insurance_fund", "clawback")
+
+
+def test_preset_by_name_and_a_clear_error_for_an_unknown_one():
+    assert preset("v2") is V2
+    assert preset("v3") is V3
+    with pytest.raises(RuleError) as err:
+        preset("v9")
+    assert err.value.field == "preset"
+    assert "v0, v1, v2, v3" in err.value.message
+
+
+def test_v2_and_v3_are_values_of_the_same_fields():
+    assert V2.margin.account_model == V3.margin.account_model == "unified"
+    assert V2.interest == "none"
+    assert V3.interest == "pool"
+    custom = V3.with_overrides({"lending.fee": "0", "lending.realization": "virtual"})
+    assert custom.lending.fee == 0
+    assert custom.lending.realization == "virtual"
+    with pytest.raises(RuleError) as err:
+        V3.with_overrides({"lending.realization": "sometimes"})
+    assert err.value.field == "lending.realization"

@@ -1,0 +1,224 @@
+"""Backstop: liquidation of unified accounts in tiers, the backstop liquidity provider, and
+covering a bankrupt account's negative balance (v2 FTX, v3 Backpack; MECHANICS 3.5, 4.5).
+
+Design note
+-----------
+For each account the account index names (see `account_index`), with MF = TAV / N:
+
+ 1. MMF > MF >= ACMF  on-book, incremental: cancel the account's orders, (v3: repay borrows first by
+                      converting coin collateral), then send a reduce-only IOC market order of
+                      `chunk_fraction` (10%) of every position, protected at mark x (1 -+ max_slippage);
+                      next tick again while MF < MMF.
+ 2. 0 < MF < ACMF     backstop: close (1 - MF / ACMF) of every position. The account sells to the
+                      liquidation engine at its zero price PZP; the engine sells on to the backstop
+                      liquidity provider (`sys:backstop`) at (1 - s) x PZP + s x MP (s = 1/3): the
+                      engine's margin (BLP price - PZP) goes to the insurance fund, the BLP keeps the
+                      rest of the account's equity as its reward. Capacity per tick is capped.
+ 3. TAV <= 0          bankrupt: coin collateral is converted to the settlement asset, the liquidation
+                      engine takes every position (`liquidation.take_over`); a balance still negative
+                      afterwards (a borrower's debt) is paid by the insurance fund, then the exchange,
+                      so lenders are made whole in USD. The engine's inventory goes to the backstop
+                      at the mark, as far as the fund can pay the loss against the bankruptcy price;
+                      what the fund cannot pay is deleveraged against the largest opposing positions
+                      (v2) or by ADL rank (v3).
+
+E19 (FTX BLP page): $1,000, long 2 BTC from 10,000: tier 1 from 9,793.81, tier 2 from 9,644.67.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from exchange_edu.engine.book import Order, OrderType, Side, TimeInForce
+from exchange_edu.engine.collateral import convert
+from exchange_edu.engine.events import EventKind
+from exchange_edu.engine.ledger import transfer
+from exchange_edu.engine.liquidation import LiquidationCheck, take_over
+from exchange_edu.engine.numbers import ONE, ZERO
+from exchange_edu.engine.rules import RuleSet
+from exchange_edu.engine.subrules import QUOTE_ASSETS
+from exchange_edu.engine.types import SYS_BACKSTOP, SYS_FEES, SYS_INSURANCE, SYS_LIQUIDATION, is_system
+from exchange_edu.engine.unified import AccountRisk, account_risk
+
+
+def liquidate_accounts(work: Any, rules: RuleSet, state: Any, *, rebuild: bool = False) -> list[LiquidationCheck]:
+    """Stage 7 for unified rules: check the accounts the index names and those changed this tick."""
+    from exchange_edu.engine.account_index import REBASE_DRIFT, build_account_index, current_prices
+
+    prices = current_prices(work)
+    index = state.account_index
+    if index is None or rebuild or index.drift(prices) > REBASE_DRIFT:
+        index = build_account_index(work, rules)
+        work.account_index = index
+    candidates = set(index.candidates(prices))
+    candidates.update(a for a in work.accounts if not is_system(a))
+    candidates.update(a for (a, _m) in work.positions if not is_system(a))
+    out = []
+    capacity = [rules.liquidation.backstop_capacity]
+    for account_id in sorted(candidates):
+        risk = account_risk(work, rules, account_id)
+        if not risk.is_below_maintenance() and not (risk.tav < 0 and _has_debt(risk)):
+            continue
+        out.append(_liquidate(work, rules, risk, capacity))
+    return out
+
+
+def _has_debt(risk: AccountRisk) -> bool:
+    return any(b < 0 for b in risk.balances.values())
+
+
+def _check(risk: AccountRisk, reason: str) -> LiquidationCheck:
+    p = risk.positions[0] if risk.positions else None
+    return LiquidationCheck(risk.account_id, p.market_id if p else "", True, reason, p.mark if p else ZERO,
+                            risk.tav, risk.maintenance, risk.collateral, risk.upnl, ZERO, None, None,
+                            formula="liquidate when MF = TAV / notional < account MMF")
+
+
+def _liquidate(work: Any, rules: RuleSet, risk: AccountRisk, capacity: list[Decimal]) -> LiquidationCheck:
+    from exchange_edu.engine.trading import cancel_account_orders
+
+    liq = rules.liquidation
+    mf = risk.margin_fraction
+    acmf = risk.acmf(liq)
+    for m in work.live_market_ids():
+        cancel_account_orders(work, risk.account_id, m, reason="account liquidation")
+    if risk.tav <= 0:
+        stage = "takeover"
+    elif mf is not None and mf < acmf:
+        stage = "backstop"
+    else:
+        stage = "book"
+    reason = (f"MF {mf:.4%} < account MMF {risk.mmf:.4%}" if mf is not None else "debt without collateral")
+    work.emit(EventKind.ACCOUNT_LIQUIDATION, account=risk.account_id,
+              numbers={"margin_fraction": mf, "account_mmf": risk.mmf, "acmf": acmf},
+              inputs={**risk.explain(), "stage": stage},
+              formula="MF = TAV / notional; book below MMF, backstop below ACMF = max(MMF/2, MMF - 6%), "
+                      "takeover at TAV <= 0", reason=reason)
+    check = _check(risk, reason)
+    if liq.repay_borrows_first:
+        repay_borrows(work, rules, risk.account_id)
+    if stage == "book":
+        _chunk_on_book(work, rules, risk)
+    elif stage == "backstop":
+        _to_backstop(work, rules, risk, ONE - mf / acmf, capacity)
+    else:
+        _take_over_account(work, rules, risk, check)
+    return check
+
+
+def _contracts(size: Decimal, fraction: Decimal) -> Decimal:
+    q = (abs(size) * fraction).to_integral_value(rounding=ROUND_CEILING)
+    return min(abs(size), max(q, ONE))
+
+
+def _chunk_on_book(work: Any, rules: RuleSet, risk: AccountRisk) -> None:
+    from exchange_edu.engine.trading import submit_order
+
+    slip = rules.liquidation.max_slippage
+    for p in risk.positions:
+        qty = _contracts(p.size, rules.liquidation.chunk_fraction)
+        side = Side.SELL if p.size > 0 else Side.BUY
+        limit = p.mark * (1 - slip) if p.size > 0 else p.mark * (1 + slip)
+        submit_order(work, rules, Order(0, risk.account_id, p.market_id, side, OrderType.MARKET, qty, limit,
+                                        TimeInForce.IOC, reduce_only=True, is_liquidation=True))
+
+
+def _to_backstop(work: Any, rules: RuleSet, risk: AccountRisk, fraction: Decimal, capacity: list[Decimal]) -> None:
+    from exchange_edu.engine.trading import trade
+
+    share = rules.liquidation.backstop_mark_share
+    for p in risk.positions:
+        market = work.market(p.market_id)
+        qty = _contracts(p.size, fraction)
+        room = capacity[0] / (market.contract_size * p.mark)
+        qty = min(qty, room.to_integral_value(rounding="ROUND_FLOOR"))
+        if qty <= 0:
+            continue
+        sign = 1 if p.size > 0 else -1
+        zp = risk.zero_price(p)
+        blp = (1 - share) * zp + share * p.mark
+        trade(work, rules, market, risk.account_id, -sign * qty, zp, fee_is_maker=None, kind="backstop")
+        trade(work, rules, market, SYS_LIQUIDATION, sign * qty, zp, fee_is_maker=None, kind="backstop")
+        trade(work, rules, market, SYS_LIQUIDATION, -sign * qty, blp, fee_is_maker=None, kind="backstop")
+        trade(work, rules, market, SYS_BACKSTOP, sign * qty, blp, fee_is_maker=None, kind="backstop")
+        capacity[0] -= qty * market.contract_size * p.mark
+        work.emit(EventKind.BACKSTOP, market=p.market_id, account=risk.account_id,
+                  numbers={"contracts": -sign * qty, "zero_price": zp, "backstop_price": blp},
+                  inputs={"mark": p.mark, "tav": risk.tav, "fraction": fraction, "mark_share": share},
+                  formula="account closes at PZP = MP x (1 -+ PMPD); BLP buys at (1 - s) x PZP + s x MP")
+
+
+def _take_over_account(work: Any, rules: RuleSet, risk: AccountRisk, check: LiquidationCheck) -> None:
+    asset = rules.contract.settlement_asset
+    for coin, bal in sorted(work.account(risk.account_id).balances.items()):
+        if coin != asset and bal > 0:
+            convert(work, risk.account_id, coin, asset, bal, reason="bankrupt account: collateral to cover losses")
+    if risk.positions:
+        first = work.position(risk.account_id, risk.positions[0].market_id)
+        take_over(work, rules, first, check)
+    cover_negative_balance(work, risk.account_id, asset)
+
+
+def repay_borrows(work: Any, rules: RuleSet, account_id: str) -> None:
+    """Convert coin collateral to pay a negative settlement balance (v3: repay borrows first)."""
+    from exchange_edu.engine.collateral import asset_price
+
+    asset = rules.contract.settlement_asset
+    acct = work.account(account_id)
+    debt = -acct.balance(asset)
+    for coin, bal in sorted(acct.balances.items()):
+        if debt <= 0:
+            break
+        if coin == asset or coin in QUOTE_ASSETS or bal <= 0:
+            continue
+        price = asset_price(work, coin)
+        if not price:
+            continue
+        debt -= convert(work, account_id, coin, asset, min(bal, debt / price * Decimal("1.00000001")),
+                        reason="liquidation repays borrows first")
+
+
+def cover_negative_balance(work: Any, account_id: str, asset: str) -> Decimal:
+    """A bankrupt account's debt is paid by the fund, then the exchange: lenders lose nothing."""
+    debt = -work.account(account_id).balance(asset)
+    if debt <= 0:
+        return ZERO
+    fund = max(work.account(SYS_INSURANCE).balance(asset), ZERO)
+    from_fund = min(fund, debt)
+    work.post(transfer("negative_balance_covered", asset, from_fund, from_account=SYS_INSURANCE,
+                       to_account=account_id))
+    work.post(transfer("negative_balance_covered", asset, debt - from_fund, from_account=SYS_FEES,
+                       to_account=account_id))
+    work.emit(EventKind.NEGATIVE_BALANCE_COVERED, account=account_id,
+              numbers={"covered": debt, "from_insurance": from_fund, "from_exchange": debt - from_fund},
+              formula="a bankrupt account's debt is repaid in full: lenders are made whole in USD")
+    return debt
+
+
+def backstop_inventory(work: Any, rules: RuleSet, market_id: str) -> Decimal:
+    """Waterfall step "backstop": the BLP takes the engine's inventory at the mark, as far as the
+    insurance fund (plus the engine's balance) can pay the loss against the inventory's entry."""
+    from exchange_edu.engine.trading import trade
+
+    inv = work.position(SYS_LIQUIDATION, market_id)
+    if inv is None or not inv.size:
+        return ZERO
+    market = work.market(market_id)
+    asset = market.settlement_asset
+    mark = work.market_state(market_id).mark_price
+    per_contract = market.pnl(Decimal(inv.side), inv.entry_price, mark)
+    qty = abs(inv.size)
+    if per_contract < 0:
+        budget = max(work.account(SYS_INSURANCE).balance(asset) + work.account(SYS_LIQUIDATION).balance(asset), ZERO)
+        qty = min(qty, (budget / -per_contract).to_integral_value(rounding="ROUND_FLOOR"))
+    if qty <= 0:
+        return ZERO
+    sign = inv.side
+    trade(work, rules, market, SYS_LIQUIDATION, -sign * qty, mark, fee_is_maker=None, kind="backstop")
+    trade(work, rules, market, SYS_BACKSTOP, sign * qty, mark, fee_is_maker=None, kind="backstop")
+    work.emit(EventKind.BACKSTOP, market=market_id, account=SYS_BACKSTOP,
+              numbers={"contracts": sign * qty, "price": mark},
+              inputs={"bankruptcy_price": inv.entry_price, "loss_per_contract": -per_contract},
+              formula="backstop takes the engine's inventory at the mark; the fund pays mark vs bankruptcy price")
+    return qty
