@@ -55,29 +55,38 @@ def quarterly_expiry(epoch: datetime, after: int, rules: RuleSet) -> int:
         t += WEEK
 
 
-def dated_market(rules: RuleSet, epoch: datetime, kind: ExpiryKind, expiry: int, listed_at: int) -> Market:
+def dated_market(rules: RuleSet, epoch: datetime, kind: ExpiryKind, expiry: int, listed_at: int,
+                 underlying: str | None = None) -> Market:
     c = rules.contract
+    u = underlying or c.underlying
     d = epoch + timedelta(seconds=expiry)
-    return Market(f"{c.underlying}{d:%y%m%d}", c.underlying, c.kind, c.contract_size, c.settlement_asset,
+    return Market(f"{u}{d:%y%m%d}", u, c.kind, c.size_of(u), c.settlement_asset,
                   c.quote_asset, c.tick_size, kind, expiry, listed_at)
 
 
 def initial_markets(rules: RuleSet, epoch: datetime, now: int = 0) -> list[Market]:
-    """The listing at `now`: a perpetual, or weekly / bi-weekly / quarterly contracts."""
-    c = rules.contract
-    if ExpiryKind.PERPETUAL in c.expiries:
-        return [Market(f"{c.underlying}USD" if c.kind.value == "inverse" else f"{c.underlying}-PERP",
-                       c.underlying, c.kind, c.contract_size, c.settlement_asset, c.quote_asset, c.tick_size)]
+    """The listing at `now`, per underlying: a perpetual and / or weekly / bi-weekly / quarterly."""
     out = []
+    for u in rules.contract.all_underlyings():
+        out.extend(_initial_markets(rules, epoch, now, u))
+    return out
+
+
+def _initial_markets(rules: RuleSet, epoch: datetime, now: int, u: str) -> list[Market]:
+    c = rules.contract
+    out = []
+    if ExpiryKind.PERPETUAL in c.expiries:
+        out.append(Market(f"{u}USD" if c.kind.value == "inverse" else f"{u}-PERP",
+                          u, c.kind, c.size_of(u), c.settlement_asset, c.quote_asset, c.tick_size))
     first = next_settlement_time(epoch, now, rules)
     if ExpiryKind.WEEKLY in c.expiries:
-        out.append(dated_market(rules, epoch, ExpiryKind.WEEKLY, first, now))
+        out.append(dated_market(rules, epoch, ExpiryKind.WEEKLY, first, now, u))
     if ExpiryKind.BIWEEKLY in c.expiries:
-        out.append(dated_market(rules, epoch, ExpiryKind.BIWEEKLY, first + WEEK, now))
+        out.append(dated_market(rules, epoch, ExpiryKind.BIWEEKLY, first + WEEK, now, u))
     if ExpiryKind.QUARTERLY in c.expiries:
         q = quarterly_expiry(epoch, now, rules)
         if all(m.expiry_time != q for m in out):
-            out.append(dated_market(rules, epoch, ExpiryKind.QUARTERLY, q, now))
+            out.append(dated_market(rules, epoch, ExpiryKind.QUARTERLY, q, now, u))
     return out
 
 
@@ -129,10 +138,16 @@ def settle_market(work: Any, rules: RuleSet, market_id: str, *, deliver: bool) -
 
 
 def roll_calendar(work: Any, rules: RuleSet, epoch: datetime) -> None:
-    """After a delivery: relabel the survivors and list the missing expiries."""
+    """After a delivery: relabel the survivors and list the missing expiries, per underlying."""
+    for u in rules.contract.all_underlyings():
+        _roll_calendar(work, rules, epoch, u)
+
+
+def _roll_calendar(work: Any, rules: RuleSet, epoch: datetime, u: str) -> None:
     now = work.now
     live = [work.market(m) for m in work.market_ids()
-            if work.market(m).is_dated and work.market_state(m).status is MarketStatus.OPEN]
+            if work.market(m).is_dated and work.market(m).underlying == u
+            and work.market_state(m).status is MarketStatus.OPEN]
     live.sort(key=lambda m: m.expiry_time)
     first = next_settlement_time(epoch, now, rules)  # the next Friday after this delivery
     kinds = set()
@@ -148,16 +163,19 @@ def roll_calendar(work: Any, rules: RuleSet, epoch: datetime) -> None:
     wanted = rules.contract.expiries
     listings: list[Market] = []
     if ExpiryKind.WEEKLY in wanted and ExpiryKind.WEEKLY not in kinds:
-        listings.append(dated_market(rules, epoch, ExpiryKind.WEEKLY, first, now))
+        listings.append(dated_market(rules, epoch, ExpiryKind.WEEKLY, first, now, u))
     if ExpiryKind.BIWEEKLY in wanted and ExpiryKind.BIWEEKLY not in kinds:
-        listings.append(dated_market(rules, epoch, ExpiryKind.BIWEEKLY, first + WEEK, now))
+        listings.append(dated_market(rules, epoch, ExpiryKind.BIWEEKLY, first + WEEK, now, u))
     if ExpiryKind.QUARTERLY in wanted and ExpiryKind.QUARTERLY not in kinds:
-        listings.append(dated_market(rules, epoch, ExpiryKind.QUARTERLY, quarterly_expiry(epoch, now, rules), now))
+        listings.append(dated_market(rules, epoch, ExpiryKind.QUARTERLY, quarterly_expiry(epoch, now, rules), now, u))
     existing = set(work.market_ids())
     for m in listings:
         if m.market_id in existing:
             continue
         index = work.market_state(live[0].market_id).index_price if live else None
+        if index is None:
+            index = next((work.market_state(x).index_price for x in work.market_ids()
+                          if work.market(x).underlying == u), None)
         if index is None:
             index = next(work.market_state(x).index_price for x in work.market_ids())
         work.new_markets[m.market_id] = m

@@ -18,6 +18,7 @@ from exchange_edu.engine.book import OrderBook, TriggerBook
 from exchange_edu.engine.expiry import initial_markets
 from exchange_edu.engine.funding import first_funding_time, next_rate
 from exchange_edu.engine.ledger import JournalEntry, transfer
+from exchange_edu.engine.lending import new_pools
 from exchange_edu.engine.liquidation import LiquidationIndex
 from exchange_edu.engine.numbers import ZERO, Rounding, in_engine_context
 from exchange_edu.engine.rules import RuleSet
@@ -35,19 +36,25 @@ DEFAULT_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 @in_engine_context
 def new_exchange(rules: RuleSet, *, index_price: Decimal, epoch: datetime = DEFAULT_EPOCH, now: int = 0,
-                 deposits: dict[str, Decimal] | None = None) -> EngineState:
-    """A fresh exchange: markets listed, fund seeded, trader deposits booked."""
+                 deposits: dict[str, Decimal] | None = None,
+                 index_prices: dict[str, Decimal] | None = None) -> EngineState:
+    """A fresh exchange: markets listed, fund seeded, trader deposits booked.
+
+    `index_prices` gives one index per underlying (v2+: {"BTC": ..., "ETH": ...}); an underlying
+    missing there starts at `index_price`. v3 rules also open a lending pool per asset."""
     markets = {m.market_id: m for m in initial_markets(rules, epoch, now)}
     states = {}
     for m in markets.values():
+        price = (index_prices or {}).get(m.underlying, index_price)
         nft = first_funding_time(epoch, now, rules) if not m.is_dated else None
-        states[m.market_id] = MarketState(m.market_id, index_price, index_price, next_funding_time=nft,
+        states[m.market_id] = MarketState(m.market_id, price, price, next_funding_time=nft,
                                           funding_rate_next=next_rate(rules, ZERO) if nft is not None else ZERO)
     state = EngineState(epoch=epoch, now=now, tick_seq=0, markets=markets, market_states=states,
                         accounts={}, positions={},
                         books={m: OrderBook(m, mk.tick_size) for m, mk in markets.items()},
                         triggers={m: TriggerBook(m) for m in markets},
-                        liquidation_index={m: LiquidationIndex() for m in markets})
+                        liquidation_index={m: LiquidationIndex() for m in markets},
+                        pools=new_pools(rules, now))
     asset = rules.contract.settlement_asset
     if rules.insurance_seed:
         state = deposit(state, SYS_INSURANCE, asset, rules.insurance_seed)
@@ -60,6 +67,12 @@ def deposit(state: EngineState, account_id: str, asset: str, amount: Decimal) ->
     """Credit `amount` (rounded down to units) from `sys:external`."""
     entry = transfer("deposit", asset, amount, from_account=SYS_EXTERNAL, to_account=account_id,
                      rounding=Rounding.DOWN)
+    if entry is not None and asset in state.pools:  # v3: the deposit is lent (pool totals, interest)
+        from exchange_edu.engine.work import Work
+
+        work = Work(state, None, state.now)  # type: ignore[arg-type]
+        work.post(entry)
+        return replace(state, accounts={**state.accounts, **work.accounts}, pools={**state.pools, **work.pools})
     return apply_entries(state, [entry] if entry else [])
 
 

@@ -9,6 +9,7 @@ from exchange_edu.engine.expiry import next_settlement_time
 from exchange_edu.engine.ledger import totals_by_asset
 from exchange_edu.engine.rules import V0, V1
 from exchange_edu.engine.step import TickInput, apply_tick
+from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.types import SYS_INSURANCE, SYS_LIQUIDATION
 
 from .helpers import D, limit, market_order, open_pair, place
@@ -89,3 +90,29 @@ def test_v0_a_20x_weekly_long_blows_up_on_a_wick_and_friday_claws_back_from_the_
     assert s.account(SYS_LIQUIDATION).balance("BTC") == 0
     rate = settlement.numbers["clawback_rate"]
     assert 0 < rate < 1
+
+
+def test_v2_a_hedged_account_survives_a_move_that_liquidates_the_same_positions_held_in_isolation():
+    from exchange_edu.engine.genesis import new_exchange
+    from exchange_edu.engine.rules import V2
+    from exchange_edu.engine.types import MarginMode, Position, evolve
+
+    s = new_exchange(V2, index_price=D(10000), index_prices={"BTC": D(10000), "ETH": D(1500)},
+                     deposits={"hedged": D(2000), "long_only": D(1000), "short_only": D(1000)})
+    perp = "BTC-PERP"
+    future = next(m for m, mk in s.markets.items() if mk.underlying == "BTC" and mk.is_dated)
+    # Hedged: long 2 BTC perp and short 2 BTC future, $2,000 in one account. The same two legs
+    # held in isolation: two subaccounts with $1,000 each.
+    legs = {("hedged", perp): 2000, ("hedged", future): -2000, ("long_only", perp): 2000,
+            ("short_only", future): -2000}
+    positions = {k: Position(k[0], k[1], D(v), D(10000), MarginMode.CROSS, D(20)) for k, v in legs.items()}
+    states = {m: evolve(ms, open_interest=D(4000) if m == perp else ZERO) for m, ms in s.market_states.items()}
+    s = evolve(s, positions=positions, market_states=states)
+    # BTC falls 10%. The long alone has lost $2,000 on $1,000: gone. The hedged account's legs
+    # offset: TAV stays $2,000 on $36,000 of notional, MF 5.6% above the 3% MMF.
+    result = apply_tick(s, V2, TickInput(1, 60, {"BTC": D(9000), "ETH": D(1500)}))
+    s = apply_result(s, result)
+    liquidated = {e.account for e in result.events if e.kind is EventKind.ACCOUNT_LIQUIDATION}
+    assert liquidated == {"long_only"}
+    assert s.position("hedged", perp).size == 2000
+    assert s.position("long_only", perp) is None
