@@ -7,9 +7,9 @@ from exchange_edu.engine.delta import apply_result
 from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.expiry import next_settlement_time
 from exchange_edu.engine.ledger import totals_by_asset
+from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.rules import V0, V1
 from exchange_edu.engine.step import TickInput, apply_tick
-from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.types import SYS_INSURANCE, SYS_LIQUIDATION
 
 from .helpers import D, limit, market_order, open_pair, place
