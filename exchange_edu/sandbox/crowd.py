@@ -1,52 +1,57 @@
-"""A stand-in crowd for `manage.py simulate` and the bench until the bots module lands.
+"""The sandbox's crowd: the engine's seeded bots (`exchange_edu.engine.bots`) bound to a sandbox.
 
-`DemoCrowd(maker, traders).orders_for_tick(state, rules, seed, tick_seq)` has the signature the
-bots module will provide: a market maker re-quotes five levels a side around the index every tick,
-and traders open or close market orders at random (seeded by (seed, tick_seq): replays exactly).
+A sandbox with `bot_count > 0` has market makers and traders whose specs are derived, never
+stored: `default_crowd(rules, count, seed, index_price)` gives the same crowd for the same
+sandbox every time, so a sandbox replays identically. Their accounts are ordinary `PaperAccount`
+rows of kind "bot", funded from `sys:external` when the sandbox is created.
 """
 
 from __future__ import annotations
 
-import random
+import functools
 from decimal import Decimal
 
-from exchange_edu.engine.book import Order, OrderType, Side
+from exchange_edu.engine import bots as engine_bots
+from exchange_edu.engine.rules import RuleSet
+from exchange_edu.engine.types import EngineState
+
+from . import models
+
+MAX_BOTS = 60
 
 
-class DemoCrowd:
-    def __init__(self, maker: str, traders: list[str], *, levels: int = 5, level_qty: Decimal = Decimal(20000),
-                 step: Decimal = Decimal("0.001"), activity: float = 0.08) -> None:
-        self.maker, self.traders = maker, traders
-        self.levels, self.level_qty, self.step, self.activity = levels, level_qty, step, activity
+@functools.lru_cache(maxsize=256)
+def _crowd(rules: RuleSet, count: int, seed: int, reference_price: Decimal) -> tuple[engine_bots.BotSpec, ...]:
+    return engine_bots.default_crowd(rules, count=count, seed=seed, index_price=reference_price)
 
-    def orders_for_tick(self, state, rules, seed: int, tick_seq: int):
-        rng = random.Random(seed * 7_919 + tick_seq)
-        orders: list[Order] = []
-        cancels: list[tuple[str, int]] = []
-        for m, market in state.markets.items():
-            ms = state.market_states[m]
-            if ms.status.value != "open":
-                continue
-            book = state.books.get(m)
-            if book is not None:
-                cancels.extend((m, o.order_id) for o in book.orders_of(self.maker))
-            tick = market.tick_size
-            qty = self.level_qty if market.is_inverse else (self.level_qty / ms.index_price).quantize(Decimal("0.001"))
-            for i in range(1, self.levels + 1):
-                off = self.step * i
-                bid = (ms.index_price * (1 - off) / tick).to_integral_value() * tick
-                ask = (ms.index_price * (1 + off) / tick).to_integral_value() * tick
-                orders.append(Order(0, self.maker, m, Side.BUY, OrderType.LIMIT, qty, bid))
-                orders.append(Order(0, self.maker, m, Side.SELL, OrderType.LIMIT, qty, ask))
-            for trader in self.traders:
-                if rng.random() >= self.activity:
-                    continue
-                pos = state.position(trader, m)
-                if pos is not None and pos.size and rng.random() < 0.3:
-                    side = Side.SELL if pos.size > 0 else Side.BUY
-                    orders.append(Order(0, trader, m, side, OrderType.MARKET, abs(pos.size), None, reduce_only=True))
-                    continue
-                size = Decimal(rng.choice((500, 1000, 2000, 5000))) if market.is_inverse else \
-                    Decimal(rng.choice(("0.05", "0.1", "0.2")))
-                orders.append(Order(0, trader, m, rng.choice((Side.BUY, Side.SELL)), OrderType.MARKET, size, None))
-        return orders, cancels
+
+def crowd_of(sb: models.Sandbox, rules: RuleSet) -> tuple[engine_bots.BotSpec, ...]:
+    """The sandbox's bots (empty when it has none)."""
+    if not sb.bot_count or sb.bot_reference_price is None:
+        return ()
+    return _crowd(rules, int(sb.bot_count), int(sb.seed), Decimal(sb.bot_reference_price))
+
+
+def deposits(rules: RuleSet, crowd: tuple[engine_bots.BotSpec, ...]) -> dict[str, dict[str, Decimal]]:
+    return engine_bots.bot_deposits(rules, crowd)
+
+
+def orders(state: EngineState, rules: RuleSet, crowd: tuple[engine_bots.BotSpec, ...], *, seed: int, tick_seq: int):
+    return engine_bots.orders_for_tick(state, rules, crowd, seed=seed, tick_seq=tick_seq)
+
+
+def with_settings(sb: models.Sandbox, rules: RuleSet, state: EngineState,
+                  crowd: tuple[engine_bots.BotSpec, ...]) -> EngineState:
+    """`state` with every bot's leverage and margin mode set in each open market; the changed
+    settings are saved on the bots' rows (a tick cannot carry them). Cheap when nothing changed."""
+    new = engine_bots.with_bot_settings(state, rules, crowd)
+    if new is state:
+        return state
+    for spec in crowd:
+        account = new.account(spec.account_id)
+        if account is state.account(spec.account_id):
+            continue
+        models.PaperAccount.objects.filter(sandbox=sb, account_id=spec.account_id).update(
+            leverage={k: str(v) for k, v in account.leverage.items()},
+            margin_mode={k: v.value for k, v in account.margin_mode.items()})
+    return new

@@ -95,6 +95,9 @@ class Sandbox(models.Model):
     next_entry_no = models.BigIntegerField(default=1)
     next_event_no = models.BigIntegerField(default=1)
     source_price = DecimalTextField(null=True, blank=True)  # the price source's value before shocks
+    # the crowd (see crowd.py): derived from these, the preset and the seed, never stored
+    bot_count = models.PositiveIntegerField(default=0)
+    bot_reference_price = DecimalTextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import mappers, models, ops, prices
+from . import crowd, mappers, models, ops, prices
 from .errors import SandboxError
 
 IDLE_PAUSE_AFTER = timedelta(minutes=15)
@@ -228,8 +228,9 @@ def _commit_delta(sb: models.Sandbox, state: Any, delta: Any, *, known_fills: tu
 @transaction.atomic
 def sandbox_create(*, preset: str, overrides: dict[str, Any] | None = None, price_source: str = "synthetic",
                    seed: int = 0, tick_seconds: int = 60, tick_interval_s: float = 1.0, owner: Any = None,
-                   name: str = "", running: bool = True) -> models.Sandbox:
-    """A new sandbox exchange: the preset's markets listed, the insurance fund seeded."""
+                   name: str = "", running: bool = True, bots: int = 0) -> models.Sandbox:
+    """A new sandbox exchange: the preset's markets listed, the insurance fund seeded, and
+    `bots` traders (plus market makers) funded and configured when asked for."""
     if not isinstance(preset, str):
         raise SandboxError("preset", "must be a preset name")
     if overrides is not None and not isinstance(overrides, dict):
@@ -241,6 +242,8 @@ def sandbox_create(*, preset: str, overrides: dict[str, Any] | None = None, pric
         raise SandboxError("tick_seconds", f"must be an integer from 1 to {MAX_TICK_SECONDS}")
     if not isinstance(tick_interval_s, (int, float)) or not 0.2 <= float(tick_interval_s) <= 3600:
         raise SandboxError("tick_interval_s", "must be between 0.2 and 3600 seconds")
+    if not isinstance(bots, int) or isinstance(bots, bool) or not 0 <= bots <= crowd.MAX_BOTS:
+        raise SandboxError("bots", f"must be an integer from 0 to {crowd.MAX_BOTS}")
     prices.validate_source(price_source, step_seconds=tick_seconds)
     p0, base = prices.index_price(price_source, seed=seed, step_seconds=tick_seconds, t=0, tick_seq=0)
     state, entries = ops.genesis(rules, p0, prices.source_epoch(price_source))
@@ -256,7 +259,25 @@ def sandbox_create(*, preset: str, overrides: dict[str, Any] | None = None, pric
     mappers.persist_markets(sb, state.markets, state.market_states, state.books)
     mappers.account_pks(sb, ops.system_account_ids())
     ledger_post(sandbox=sb, entries=entries, tick_seq=0, sim_time=0)
+    if bots:
+        _populate_crowd(sb, rules, p0, bots)
     return sb
+
+
+def _populate_crowd(sb: models.Sandbox, rules: Any, reference_price: Decimal, count: int) -> None:
+    """Open, fund and configure the sandbox's bots (inside sandbox_create's transaction)."""
+    models.Sandbox.objects.filter(pk=sb.pk).update(bot_count=count, bot_reference_price=reference_price)
+    sb.bot_count, sb.bot_reference_price = count, reference_price
+    bots = crowd.crowd_of(sb, rules)
+    mappers.account_pks(sb, [spec.account_id for spec in bots])
+    state = mappers.load_state(sb, rules)
+    moves = [("deposit", asset, amount, ops.SYS_EXTERNAL_ID, account_id)
+             for account_id, wallet in sorted(crowd.deposits(rules, bots).items())
+             for asset, amount in sorted(wallet.items())]
+    delta = ops.transfers_delta(state, rules, moves)
+    _commit_delta(sb, state, delta)
+    crowd.with_settings(sb, rules, mappers.state_from_db(sb, rules), bots)
+    _bump(sb)  # the cached state lacks the bots' settings: a new version makes it stale
 
 
 def _set_status(sandbox_id: int, status: str, reason: str) -> models.Sandbox:
@@ -615,7 +636,15 @@ def _apply_tick(sb: models.Sandbox, seq: int, t_next: int, bots: ops.BotsFn | No
     rules, state = _state(sb)  # the state at sb.version (before the claim)
     index, base = prices.index_price(sb.price_source, seed=int(sb.seed), step_seconds=int(sb.price_step_seconds),
                                      t=t_next, tick_seq=seq, shocks=_active_shocks(sb, seq))
-    orders, cancels = bots(state, rules, int(sb.seed), seq) if bots is not None else ((), ())
+    bot_specs = crowd.crowd_of(sb, rules)
+    if bot_specs:
+        state = crowd.with_settings(sb, rules, state, bot_specs)
+    if bots is not None:
+        orders, cancels = bots(state, rules, int(sb.seed), seq)
+    elif bot_specs:
+        orders, cancels = crowd.orders(state, rules, bot_specs, seed=int(sb.seed), tick_seq=seq)
+    else:
+        orders, cancels = (), ()
     tick_seed = (int(sb.seed) * 1_000_003 + seq) % (2**63)
     result = ops.tick(state, rules, tick_seq=seq, now=t_next,
                       index_prices={u: index for u in ops.underlyings(state)}, orders=orders, cancels=cancels,

@@ -5,17 +5,12 @@ prints one JSON line of what happened. `--list-sources` lists the price sources.
 """
 
 import json
-import random
 import time
-from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
 from exchange_edu.sandbox import mappers, models, prices, selectors, services
-from exchange_edu.sandbox.crowd import DemoCrowd
 from exchange_edu.sandbox.errors import SandboxError
-
-LEVERAGE_CHOICES = ("5", "10", "20", "25", "50", "100")
 
 
 def _money(d: dict) -> dict:
@@ -30,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="synthetic")
         parser.add_argument("--ticks", type=int, default=1000)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--bots", type=int, default=0, help="traders in the crowd (plus one market maker)")
+        parser.add_argument("--bots", type=int, default=0, help="traders in the crowd (plus two market makers)")
         parser.add_argument("--tick-seconds", type=int, default=60)
         parser.add_argument("--json", action="store_true", help="print one JSON line (the default output)")
         parser.add_argument("--list-sources", action="store_true")
@@ -48,15 +43,15 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             sb = services.sandbox_create(preset=o["preset"], price_source=o["source"], seed=o["seed"],
-                                         tick_seconds=o["tick_seconds"], name="simulate", running=False)
-            bots = self._crowd(sb, o["bots"], o["seed"]) if o["bots"] else None
+                                         tick_seconds=o["tick_seconds"], name="simulate", running=False,
+                                         bots=o["bots"])
         except SandboxError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from None
         fund_start = selectors.insurance_fund(sandbox_id=sb.pk)
         totals = {"liquidations": 0, "adl_events": 0, "clawbacks": 0, "deliveries": 0}
         tick_started = time.perf_counter()
         for _ in range(o["ticks"]):
-            out = services.sandbox_advance(sandbox_id=sb.pk, bots=bots, require_running=False)
+            out = services.sandbox_advance(sandbox_id=sb.pk, require_running=False)
             if not out.applied:
                 raise CommandError(f"tick not applied: {out.reason}")
             for k in totals:
@@ -82,26 +77,3 @@ class Command(BaseCommand):
             "tick_ms_mean": round(tick_elapsed * 1000 / max(o["ticks"], 1), 3),
         }
         self.stdout.write(json.dumps(result))
-
-    def _crowd(self, sb, n: int, seed: int) -> DemoCrowd:
-        rules = mappers.sandbox_rules(sb)
-        market = models.Market.objects.filter(sandbox=sb).order_by("expiry_time", "pk").values_list(
-            "market_id", flat=True)
-        markets = list(market)
-        asset = models.Market.objects.filter(sandbox=sb).values_list("settlement_asset", flat=True).first()
-        maker = services.account_open(sandbox_id=sb.pk, label="crowd maker")
-        services.deposit(sandbox_id=sb.pk, account_pk=maker.pk, asset=asset,
-                         amount="1000" if asset in ("BTC", "ETH") else "10000000")
-        maker_lev = next(lev for lev in ("1", "2", "5", "10", "20") if rules.margin.risk.allows_leverage(Decimal(lev)))
-        for m in markets:
-            services.account_set_leverage(sandbox_id=sb.pk, account_pk=maker.pk, market=m, leverage=maker_lev)
-        rng = random.Random(seed)
-        traders = []
-        for i in range(n):
-            acct = services.account_open(sandbox_id=sb.pk, label=f"crowd trader {i}")
-            choices = [lev for lev in LEVERAGE_CHOICES if rules.margin.risk.allows_leverage(Decimal(lev))]
-            for m in markets:
-                services.account_set_leverage(sandbox_id=sb.pk, account_pk=acct.pk, market=m,
-                                              leverage=rng.choice(choices))
-            traders.append(acct.account_id)
-        return DemoCrowd(maker.account_id, traders).orders_for_tick
