@@ -157,6 +157,8 @@ def leverage_for(view: Any, rules: RuleSet, account_id: str, market_id: str) -> 
 
 
 def margin_mode_for(view: Any, rules: RuleSet, account_id: str, market_id: str) -> MarginMode:
+    if rules.margin.account_model == "unified":  # one pool per account: isolation = another account
+        return MarginMode.CROSS
     return view.account(account_id).margin_mode.get(market_id, rules.margin.default_mode)
 
 

@@ -31,6 +31,7 @@ from exchange_edu.engine.margin import pending_funding, unrealized_pnl
 from exchange_edu.engine.numbers import ZERO, in_engine_context
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.step import TickInput, apply_tick
+from exchange_edu.engine.subrules import QUOTE_ASSETS
 from exchange_edu.engine.trading import place_order
 from exchange_edu.engine.types import EngineState, MarginMode, MarketStatus
 
@@ -50,6 +51,8 @@ class ReplayPosition:
     leverage: Decimal
     deposit: Decimal  # settlement asset
     margin_mode: MarginMode = MarginMode.ISOLATED
+    # USD-settled presets (v2, v3): None = the coin deposit's value at the first price of the path
+    deposit_usd: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,10 @@ def _run(path: Sequence[tuple[int, Decimal]], rules: RuleSet, position: ReplayPo
     t0, p0 = path[0]
     contracts = _contracts(rules, position, p0)
     crowd = rules.pricing.mark_method == "last" or rules.liquidation.trigger_price == "last"
-    deposits = {LEARNER: position.deposit, COUNTERPARTY: Decimal(10) ** 9}
+    learner_deposit = position.deposit
+    if not rules.contract.kind.value == "inverse" and rules.contract.settlement_asset in QUOTE_ASSETS:
+        learner_deposit = position.deposit_usd if position.deposit_usd is not None else position.deposit * p0
+    deposits = {LEARNER: learner_deposit, COUNTERPARTY: Decimal(10) ** 9}
     if crowd:
         deposits.update({c: Decimal(10) ** 6 for c in CROWD})
     state = new_exchange(rules, index_price=p0, epoch=epoch, now=t0, deposits=deposits)

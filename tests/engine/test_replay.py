@@ -33,3 +33,15 @@ def test_replay_is_deterministic():
     b = replay(_crash_path(), [V1], position)["v1"]
     assert a.rows == b.rows
     assert a.final_equity == b.final_equity
+
+
+def test_replay_runs_all_four_generations():
+    from exchange_edu.engine.rules import V2, V3
+
+    position = ReplayPosition(is_long=True, notional_usd=D(10000), leverage=D(20), deposit=D("0.2"))
+    runs = replay(_crash_path(), [V0, V1, V2, V3], position)
+    assert set(runs) == {"v0", "v1", "v2", "v3"}
+    # $2,000 (0.2 BTC at 10,000) behind a $10,000 long: a 14% fall costs v2/v3 about $1,400, not all
+    for name in ("v2", "v3"):
+        assert runs[name].liquidated_at is None, runs[name].notes
+        assert D(400) < runs[name].final_equity < D(800)
