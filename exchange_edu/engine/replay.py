@@ -129,7 +129,7 @@ def _run(path: Sequence[tuple[int, Decimal]], rules: RuleSet, position: ReplayPo
     contracts = _contracts(rules, position, p0)
     crowd = rules.pricing.mark_method == "last" or rules.liquidation.trigger_price == "last"
     learner_deposit = position.deposit
-    if not rules.contract.kind.value == "inverse" and rules.contract.settlement_asset in QUOTE_ASSETS:
+    if rules.contract.kind.value != "inverse" and rules.contract.settlement_asset in QUOTE_ASSETS:
         learner_deposit = position.deposit_usd if position.deposit_usd is not None else position.deposit * p0
     deposits = {LEARNER: learner_deposit, COUNTERPARTY: Decimal(10) ** 9}
     if crowd:

@@ -44,3 +44,27 @@ def test_funding_is_paid_through_the_index_and_settled_lazily_zero_sum():
     assert totals_by_asset(work.entries) == {"BTC": 0}
     # isolated margins absorbed the payments
     assert work.position("alice", m).isolated_margin < s.position("alice", m).isolated_margin
+
+
+def test_sweep_funding_dust_moves_only_the_rounding_residue_to_the_exchange():
+    from exchange_edu.engine.funding import sweep_funding_dust
+    from exchange_edu.engine.ledger import totals_by_asset
+    from exchange_edu.engine.numbers import engine_context
+    from exchange_edu.engine.rules import V1
+    from exchange_edu.engine.types import SYS_FEES, SYS_FUNDING, Account, evolve
+    from exchange_edu.engine.work import Work
+
+    from .helpers import D, open_pair
+
+    s, _m = open_pair(V1, price=10000, contracts=10000, long_lev=10, short_lev=10)
+    # nothing pending; 0.00000003 BTC left over from floored lines sits in sys:funding
+    s = evolve(s, accounts={**s.accounts, SYS_FUNDING: Account(SYS_FUNDING, {"BTC": D("0.00000003")}),
+                            "sys:external": evolve(s.account("sys:external"),
+                                                   balances={"BTC": s.account("sys:external").balance("BTC")
+                                                             - D("0.00000003")})})
+    with engine_context():
+        work = Work(s, V1, s.now)
+        assert sweep_funding_dust(work, "BTC") == D("0.00000003")
+    assert work.account(SYS_FUNDING).balance("BTC") == 0
+    assert work.account(SYS_FEES).balance("BTC") - s.account(SYS_FEES).balance("BTC") == D("0.00000003")
+    assert all(v == 0 for v in totals_by_asset(work.entries).values())
