@@ -27,3 +27,9 @@ from .settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when missing)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared-cache memory database: a worker thread writing while the test
+    # reads gets table locks there ("database table is locked"), never in WAL mode on a file,
+    # which is what the site runs on.
+    DATABASES["default"]["TEST"] = {"NAME": f"{_var}/test.sqlite3"}  # noqa: F405
