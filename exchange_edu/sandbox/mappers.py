@@ -29,6 +29,7 @@ from exchange_edu.engine.book import Order as EngineOrder
 from exchange_edu.engine.book import OrderBook, OrderType, TriggerBook
 from exchange_edu.engine.delta import Delta, apply_result
 from exchange_edu.engine.events import Event, EventKind
+from exchange_edu.engine.lending import PoolState
 from exchange_edu.engine.liquidation import build_index
 from exchange_edu.engine.numbers import from_units, to_units
 from exchange_edu.engine.rules import PRESETS, RuleError, RuleSet
@@ -194,16 +195,19 @@ def state_from_db(sandbox: models.Sandbox, rules: RuleSet | None = None) -> Engi
 
     account_by_pk: dict[int, str] = {}
     raw_accounts: dict[str, dict[str, Any]] = {}
-    for pk, aid, lev, mode, period in models.PaperAccount.objects.filter(sandbox=sandbox).values_list(
-            "pk", "account_id", "leverage", "margin_mode", "period_pnl"):
+    for pk, aid, lev, mode, period, auto_lend, interest in models.PaperAccount.objects.filter(
+            sandbox=sandbox).values_list("pk", "account_id", "leverage", "margin_mode", "period_pnl", "auto_lend",
+                                         "interest_index"):
         account_by_pk[pk] = aid
-        raw_accounts[aid] = {"balances": {}, "leverage": lev, "margin_mode": mode, "period_pnl": period}
+        raw_accounts[aid] = {"balances": {}, "leverage": lev, "margin_mode": mode, "period_pnl": period,
+                             "auto_lend": auto_lend, "interest_index": interest}
     for account_pk, asset, units in models.Balance.objects.filter(account__sandbox=sandbox).values_list(
             "account_id", "asset", "amount_units"):
         raw_accounts[account_by_pk[account_pk]]["balances"][asset] = from_units(units, asset)
     accounts = {
         aid: Account(aid, a["balances"], _decimal_map(a["leverage"]),
-                     {k: MarginMode(v) for k, v in (a["margin_mode"] or {}).items()}, _decimal_map(a["period_pnl"]))
+                     {k: MarginMode(v) for k, v in (a["margin_mode"] or {}).items()}, _decimal_map(a["period_pnl"]),
+                     auto_lend=a["auto_lend"], interest_index=_decimal_map(a["interest_index"]))
         for aid, a in raw_accounts.items()
     }
 
@@ -230,9 +234,53 @@ def state_from_db(sandbox: models.Sandbox, rules: RuleSet | None = None) -> Engi
     state = EngineState(epoch=sandbox.epoch, now=int(sandbox.sim_time), tick_seq=int(sandbox.tick_seq),
                         markets=markets, market_states=states, accounts=accounts, positions=positions,
                         books=books, triggers=triggers, next_order_id=int(sandbox.next_order_id),
-                        next_order_seq=int(sandbox.next_order_seq))
+                        next_order_seq=int(sandbox.next_order_seq), pools=_pools_from_db(sandbox))
     index = {m: build_index(state, rules, m) for m in markets}
     return dataclasses.replace(state, liquidation_index=index)
+
+
+def _persist_interest(sandbox: models.Sandbox, delta: Delta, tick_seq: int, acct_pk: dict[str, int]) -> None:
+    """InterestAccrual rows from the v3 interest events: balances (index growth) and uPnL (rate)."""
+    rows = []
+    for ev in delta.events:
+        if ev.account not in acct_pk:
+            continue
+        if ev.kind is EventKind.INTEREST_SETTLED:
+            asset = ev.inputs["asset"]
+            rate = Decimal(str(ev.inputs["index_now"])) / Decimal(str(ev.inputs["index_then"] or 1)) - 1
+            amount = Decimal(str(ev.numbers.get("posted", 0)))
+        elif ev.kind is EventKind.UPNL_INTEREST:
+            asset = next(iter(sandbox_settlement_assets(sandbox)), "USDC")
+            upnl = Decimal(str(ev.inputs["upnl"]))
+            rate = Decimal(str(ev.inputs["lend_rate" if upnl > 0 else "borrow_rate"]))
+            amount = Decimal(str(ev.numbers["interest"]))
+        else:
+            continue
+        rows.append(models.InterestAccrual(sandbox=sandbox, account_id=acct_pk[ev.account], asset=asset,
+                                           tick_seq=tick_seq, sim_time=ev.time, rate=rate,
+                                           amount_units=to_units(amount.quantize(from_units(1, asset)), asset)))
+    if rows:
+        models.InterestAccrual.objects.bulk_create(rows, batch_size=500)
+
+
+def sandbox_settlement_assets(sandbox: models.Sandbox) -> list[str]:
+    return sorted(set(models.Market.objects.filter(sandbox=sandbox).values_list("settlement_asset", flat=True)))
+
+
+_POOL_FIELDS = ("lent_scaled", "borrowed_scaled", "lend_index", "borrow_index", "next_accrual_time", "borrow_rate",
+                "lend_rate", "auto_lend_default")
+
+
+def _pools_from_db(sandbox: models.Sandbox) -> dict[str, PoolState]:
+    return {r["asset"]: PoolState(r["asset"], **{f: r[f] for f in _POOL_FIELDS})
+            for r in models.LendingPool.objects.filter(sandbox=sandbox).values("asset", *_POOL_FIELDS)}
+
+
+def persist_pools(sandbox: models.Sandbox, pools: dict[str, PoolState]) -> None:
+    """Upsert the lending pools a delta (or genesis) changed."""
+    for asset, pool in pools.items():
+        models.LendingPool.objects.update_or_create(
+            sandbox=sandbox, asset=asset, defaults={f: getattr(pool, f) for f in _POOL_FIELDS})
 
 
 # -- the per-process state cache -------------------------------------------------------------
@@ -359,6 +407,8 @@ def persist_delta(sandbox: models.Sandbox, delta: Delta, *, tick_seq: int,
         mkt_pk = market_pks(sandbox)
 
     _persist_accounts(sandbox, delta, acct_pk)
+    if delta.pools:
+        persist_pools(sandbox, delta.pools)
     _persist_positions(sandbox, delta, acct_pk, mkt_pk, summary)
     fills = _persist_fills(sandbox, delta, tick_seq, known_fills, mkt_pk)
     summary.fills = fills
@@ -375,8 +425,10 @@ def _persist_accounts(sandbox: models.Sandbox, delta: Delta, acct_pk: dict[str, 
         rows.append(models.PaperAccount(
             pk=acct_pk[aid], leverage={k: str(v) for k, v in acct.leverage.items()},
             margin_mode={k: v.value for k, v in acct.margin_mode.items()},
-            period_pnl={k: str(v) for k, v in acct.period_pnl.items() if v}))
-    models.PaperAccount.objects.bulk_update(rows, ["leverage", "margin_mode", "period_pnl"], batch_size=500)
+            period_pnl={k: str(v) for k, v in acct.period_pnl.items() if v}, auto_lend=acct.auto_lend,
+            interest_index={k: str(v) for k, v in acct.interest_index.items()}))
+    models.PaperAccount.objects.bulk_update(
+        rows, ["leverage", "margin_mode", "period_pnl", "auto_lend", "interest_index"], batch_size=500)
 
 
 def position_key(account_id: str, market_id: str) -> str:
@@ -553,6 +605,7 @@ def _persist_events(sandbox: models.Sandbox, delta: Delta, tick_seq: int, acct_p
                 sandbox=sandbox, market_id=mkt_pk[ev.market], account_id=acct_pk[ev.account], tick_seq=tick_seq,
                 sim_time=ev.time, contracts=ev.inputs.get("contracts"), amount_units=-to_units(posted_paid, asset)))
     models.EventLog.objects.bulk_create(rows, batch_size=1000)
+    _persist_interest(sandbox, delta, tick_seq, acct_pk)
     if funding:
         models.FundingPayment.objects.bulk_create(funding, batch_size=500)
     sandbox.next_event_no = start + len(rows)

@@ -164,6 +164,9 @@ class PaperAccount(models.Model):
     leverage = models.JSONField(default=dict, blank=True)
     margin_mode = models.JSONField(default=dict, blank=True)
     period_pnl = models.JSONField(default=dict, blank=True)
+    # v3 lending: the account's opt-in (None = the pool's default) and its interest snapshots
+    auto_lend = models.BooleanField(null=True, blank=True)
+    interest_index = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -382,8 +385,29 @@ class FundingPayment(models.Model):
         return f"funding {self.market_id} @ {self.tick_seq}"
 
 
+class LendingPool(models.Model):
+    """A v3 lending pool per asset (engine.lending.PoolState): scaled totals and cumulative indices."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="lending_pools")
+    asset = models.CharField(max_length=10)
+    lent_scaled = DecimalTextField(default="0")
+    borrowed_scaled = DecimalTextField(default="0")
+    lend_index = DecimalTextField(default="1")
+    borrow_index = DecimalTextField(default="1")
+    next_accrual_time = models.BigIntegerField(null=True, blank=True)
+    borrow_rate = DecimalTextField(default="0")  # annual, at the last accrual
+    lend_rate = DecimalTextField(default="0")
+    auto_lend_default = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sandbox", "asset"], name="pool_unique_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.asset} pool @ sandbox {self.sandbox_id}"
+
+
 class InterestAccrual(models.Model):
-    """v3 auto-lending interest (none of the current presets accrue yet)."""
+    """v3 interest settled on one account's balance (or on its unrealized PnL): + earned, - paid."""
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="interest_accruals")
     account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="interest_accruals")

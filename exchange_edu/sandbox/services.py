@@ -258,6 +258,7 @@ def sandbox_create(*, preset: str, overrides: dict[str, Any] | None = None, pric
         next_order_id=state.next_order_id, next_order_seq=state.next_order_seq, source_price=base)
     mappers.persist_markets(sb, state.markets, state.market_states, state.books)
     mappers.account_pks(sb, ops.system_account_ids())
+    mappers.persist_pools(sb, state.pools)
     ledger_post(sandbox=sb, entries=entries, tick_seq=0, sim_time=0)
     if bots:
         _populate_crowd(sb, rules, p0, bots)
