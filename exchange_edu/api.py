@@ -11,6 +11,10 @@ from exchange_edu.calculators.api import router as calc_router
 from exchange_edu.core.api import router as core_router
 from exchange_edu.engine.calculators import CalcError
 from exchange_edu.engine.lending import CurveError
+from exchange_edu.sandbox.api import RateLimited
+from exchange_edu.sandbox.api import catalog_router as sandbox_catalog_router
+from exchange_edu.sandbox.api import router as sandbox_router
+from exchange_edu.sandbox.errors import SandboxError
 
 api = NinjaAPI(
     title="exchange-edu API",
@@ -25,8 +29,13 @@ def _error(request, status: int, detail: str, errors: list[dict] | None = None):
 
 
 def _field_name(loc) -> str:
-    # ninja reports ("body", "payload", "quantity"); the user cares about "quantity".
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
+    # ninja reports ("body", "payload", "quantity"); the user cares about "quantity". Only the
+    # leading location and argument name go: a body field may itself be called "path".
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    if parts and parts[0] == "payload":
+        parts = parts[1:]
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
@@ -62,5 +71,21 @@ def on_domain_error(request, exc):
 for domain_error in (CalcError, CurveError):
     api.add_exception_handler(domain_error, on_domain_error)
 
+
+@api.exception_handler(SandboxError)
+def on_sandbox_error(request, exc: SandboxError):
+    """The sandbox's own status: 400 bad input, 404 not found (or not yours), 409 state conflict."""
+    return _error(request, exc.status, exc.message, [{"field": exc.field, "message": exc.message}])
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request, exc: RateLimited):
+    response = _error(request, 429, f"Too many orders: {exc.message}.",
+                      [{"field": "orders", "message": exc.message}])
+    response["Retry-After"] = str(exc.retry_after_s)
+    return response
+
 api.add_router("/", core_router)
 api.add_router("/calc", calc_router)
+api.add_router("/sandboxes", sandbox_router)
+api.add_router("/", sandbox_catalog_router)
