@@ -169,7 +169,8 @@ def sandbox_create(request, payload: s.SandboxIn):
         raise SandboxError("sandbox", f"you have {MAX_SANDBOXES_PER_USER} sandboxes already", status=409)
     with _api_fields():
         sb = services.sandbox_create(preset=payload.preset, price_source=payload.source, seed=payload.seed,
-                                     tick_seconds=payload.tick_seconds, owner=request.auth, name=payload.name)
+                                     tick_seconds=payload.tick_seconds, owner=request.auth, name=payload.name,
+                                     bots=payload.bots)
     return Status(201, _sandbox_out(selectors.sandbox_for_user(sandbox_id=sb.pk, user=request.auth)))
 
 

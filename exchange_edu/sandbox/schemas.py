@@ -75,6 +75,7 @@ class SandboxIn(Schema):
     seed: int = Field(0, ge=0, lt=2**62)
     name: str = Field("", max_length=120)
     tick_seconds: int = Field(60, ge=1, le=7 * 86400, description="sim seconds per tick")
+    bots: int = Field(0, ge=0, le=60, description="seeded bot traders (plus market makers) to trade against")
 
 
 class SandboxOut(Schema):
