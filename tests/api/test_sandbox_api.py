@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_edu.sandbox import models, services
+from exchange_edu.sandbox import mappers, models, services
 from tests.sandbox.conftest import make_account, quote
 
 pytestmark = pytest.mark.django_db
@@ -332,3 +332,19 @@ def test_the_default_limit_is_20_orders_per_10_seconds(client, auth, sandbox_id)
 
     assert answers.count(201) == 20
     assert answers[-1] == 429
+
+
+@pytest.mark.parametrize("preset", mappers.available_presets())
+def test_every_read_answers_for_every_preset(client, auth, preset):
+    sb = call(client, auth, "post", "/sandboxes", {"preset": preset, "seed": 2})
+    assert sb.status_code == 201, sb.content
+    sid = sb.json()["id"]
+    symbol = call(client, auth, "get", f"/sandboxes/{sid}/markets").json()[0]["symbol"]
+    for n in range(2):
+        services.sandbox_advance(sandbox_id=sid, expected_tick_seq=n)
+
+    for path in ("", "/account", "/positions", "/orders", "/ledger", "/events", "/lending",
+                 f"/markets/{symbol}/ticker", f"/markets/{symbol}/book", f"/markets/{symbol}/trades",
+                 f"/markets/{symbol}/candles", f"/markets/{symbol}/funding-history"):
+        response = call(client, auth, "get", f"/sandboxes/{sid}{path}")
+        assert response.status_code == 200, (path, response.content)
