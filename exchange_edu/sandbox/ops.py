@@ -20,8 +20,8 @@ from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.genesis import DEFAULT_EPOCH, new_exchange, set_account_settings
 from exchange_edu.engine.ledger import JournalEntry, transfer
 from exchange_edu.engine.margin import margin_summary
-from exchange_edu.engine.numbers import ZERO, Rounding, engine_context, quantize
-from exchange_edu.engine.rules import RuleSet
+from exchange_edu.engine.numbers import ZERO, Rounding, clamp, engine_context, quantize
+from exchange_edu.engine.rules import RuleSet, funding_cap
 from exchange_edu.engine.step import TickInput, TickResult, apply_tick
 from exchange_edu.engine.trading import OrderResult, cancel_account_orders, place_order, trade
 from exchange_edu.engine.types import (
@@ -148,6 +148,25 @@ def cancel_delta(state: EngineState, rules: RuleSet, market_id: str, order_id: i
         raise OpError("order_id", f"order {order_id} is not open")
     work.emit(EventKind.ORDER_CANCELLED, market=market_id, account=account_id, numbers={"order_id": order_id},
               reason="cancelled by its owner")
+    return finish(work, state.tick_seq)
+
+
+def funding_spike_delta(state: EngineState, rules: RuleSet, rate: Decimal) -> Delta:
+    """An instructor's funding spike: every open perpetual's next funding rate becomes `rate`
+    (within the preset's cap), paid at the next funding time like any other rate."""
+    work = Work(state, rules, state.now)
+    cap = funding_cap(rules)
+    applied = clamp(rate, -cap, cap)
+    markets = [m for m in work.market_ids() if not work.market(m).is_dated
+               and work.market_state(m).next_funding_time is not None]
+    if not markets:
+        raise OpError("kind", "this preset has no perpetual market with funding")
+    for m in markets:
+        ms = work.market_state(m)
+        work.set_market_state(replace(ms, funding_rate_next=applied))
+        work.emit(EventKind.FUNDING_RATE_SET, market=m, numbers={"next_rate": applied},
+                  inputs={"asked": rate, "cap": cap}, formula="set by the instructor, within +-cap",
+                  reason="instructor shock: funding spike")
     return finish(work, state.tick_seq)
 
 

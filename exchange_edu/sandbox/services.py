@@ -28,7 +28,7 @@ from .errors import SandboxError
 
 IDLE_PAUSE_AFTER = timedelta(minutes=15)
 MAX_TICK_SECONDS = 7 * 86400
-SHOCK_KINDS_AVAILABLE = ("gap", "wick", "insurance_drain")
+SHOCK_KINDS_AVAILABLE = ("gap", "wick", "insurance_drain", "funding_spike")
 
 
 class LedgerIntegrityError(AssertionError):
@@ -686,7 +686,9 @@ def _apply_tick(sb: models.Sandbox, seq: int, t_next: int, bots: ops.BotsFn | No
 def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, ticks: int = 1,
                 created_by: Any = None) -> models.SandboxShock | None:
     """gap / wick: move the price by `magnitude` (e.g. "-0.2") over `ticks` ticks (a wick returns
-    over as many again); insurance_drain: take `magnitude` (0..1) of the fund away now."""
+    over as many again); insurance_drain: take `magnitude` (0..1) of the fund away now;
+    funding_spike: the next funding rate of every perpetual becomes `magnitude` (e.g. "0.003"),
+    within the preset's cap."""
     kind = _choice("kind", kind, [k.value for k in models.SandboxShock.Kind])
     if kind not in SHOCK_KINDS_AVAILABLE:
         raise SandboxError("kind", f"{kind.replace('_', ' ')} is not available for this preset (it needs the "
@@ -702,6 +704,17 @@ def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, t
                 raise SandboxError("magnitude", "must be a non-zero fraction between -0.95 and 10 (e.g. -0.2)")
             return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq + 1,
                                                       ticks=ticks, created_by=created_by)
+        if kind == "funding_spike":
+            if not Decimal("-0.1") <= m <= Decimal("0.1") or m == 0:
+                raise SandboxError("magnitude", "must be a non-zero rate between -0.1 and 0.1 (e.g. 0.003)")
+            rules, state = _state(sb)
+            try:
+                delta = ops.funding_spike_delta(state, rules, m)
+            except ops.OpError as exc:
+                raise SandboxError(exc.field, f"{exc.message} ({sb.preset})") from None
+            _commit_delta(sb, state, delta)
+            return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq,
+                                                      ticks=1, created_by=created_by)
         if not Decimal(0) < m <= Decimal(1):
             raise SandboxError("magnitude", "must be a fraction of the fund between 0 and 1")
         rules, state = _state(sb)

@@ -296,13 +296,42 @@ def test_insurance_drain_and_unavailable_shocks(sandbox):
     services.shock_apply(sandbox_id=sandbox.pk, kind="insurance_drain", magnitude="0.5")
     assert selectors.insurance_fund(sandbox_id=sandbox.pk) == {"BTC": Decimal("5.00000000")}
     assert selectors.ledger_audit(sandbox_id=sandbox.pk).ok
-    for kind in ("funding_spike", "utilization_spike"):
-        with pytest.raises(SandboxError, match="not available for this preset"):
-            services.shock_apply(sandbox_id=sandbox.pk, kind=kind, magnitude="0.01")
+    with pytest.raises(SandboxError, match="not available for this preset"):
+        services.shock_apply(sandbox_id=sandbox.pk, kind="utilization_spike", magnitude="0.01")
     with pytest.raises(SandboxError):
         services.shock_apply(sandbox_id=sandbox.pk, kind="gap", magnitude="-2")
     with pytest.raises(SandboxError):
         services.shock_apply(sandbox_id=sandbox.pk, kind="earthquake", magnitude="1")
+
+
+def test_a_funding_spike_sets_the_next_rate_within_the_cap_and_is_paid_at_the_funding_time(django_user_model):
+    """v1 funding at 04:00 UTC: with 1 h ticks from midnight the spike is paid at tick 4."""
+    sb = make_sandbox("v1", tick_seconds=3600)
+    maker = make_account(sb, django_user_model.objects.create_user(username="mm", password="pw-123456-x"))
+    longs = make_account(sb, django_user_model.objects.create_user(username="ll", password="pw-123456-x"))
+    services.deposit(sandbox_id=sb.pk, account_pk=maker.pk, asset="BTC", amount="500")
+    quote(sb, maker, qty="300000", spread="0.002", leverage="1")
+    services.order_place(sandbox_id=sb.pk, account_pk=longs.pk, market=market_id(sb), side="buy",
+                         order_type="market", quantity="10000", leverage="2")
+
+    services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.05")
+
+    m = models.Market.objects.get(sandbox=sb, market_id=market_id(sb))
+    assert m.funding_rate_next == Decimal("0.00375")  # asked 5%: bounded by the v1 cap 75% x (1% - 0.5%)
+    for _ in range(4):
+        services.sandbox_advance(sandbox_id=sb.pk)
+    paid = models.FundingPayment.objects.get(sandbox=sb, account=None, tick_seq=4)
+    assert Decimal(paid.rate) == Decimal("0.00375")
+    assert selectors.ledger_audit(sandbox_id=sb.pk).ok
+
+
+def test_a_funding_spike_needs_a_perpetual():
+    sb = make_sandbox("v0")
+
+    with pytest.raises(SandboxError, match="no perpetual market"):
+        services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.01")
+    with pytest.raises(SandboxError):
+        services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.5")
 
 
 # -- ledger ---------------------------------------------------------------------------------------
