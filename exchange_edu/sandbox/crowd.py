@@ -18,6 +18,7 @@ from exchange_edu.engine.types import EngineState
 from . import models
 
 MAX_BOTS = 60
+BACKGROUND_UTILIZATION = Decimal("0.5")  # lending presets: the share of the pool the crowd borrows
 
 
 @functools.lru_cache(maxsize=256)

@@ -170,6 +170,49 @@ def funding_spike_delta(state: EngineState, rules: RuleSet, rate: Decimal) -> De
     return finish(work, state.tick_seq)
 
 
+BORROWER = "bot:borrower"  # a background borrower: keeps part of a v3 pool lent out
+BORROWER_COLLATERAL = Decimal(2)  # it posts twice the value it borrows, in the underlying's coin
+
+
+def utilization_delta(state: EngineState, rules: RuleSet, target: Decimal) -> Delta:
+    """Move the settlement asset's lending pool to utilization `target` (0..0.95) through the
+    background borrower: it posts coin collateral from outside and borrows (or repays) the
+    settlement asset, so lenders start (or stop) earning at the curve's rate."""
+    asset = rules.contract.settlement_asset
+    pool = state.pools.get(asset)
+    if pool is None:
+        raise OpError("kind", "this preset has no lending pool")
+    if pool.lent <= 0:
+        raise OpError("kind", "nothing is lent in the pool yet")
+    coin = rules.contract.underlying
+    price = next((state.market_states[m].index_price for m, market in state.markets.items()
+                  if market.underlying == coin), None)
+    if price is None:
+        raise OpError("kind", f"no {coin} index to value the borrower's collateral")
+    work = Work(state, rules, state.now)
+    with engine_context():
+        balance = state.account(BORROWER).balance(asset)
+        change = target * pool.lent - pool.borrowed  # > 0: borrow more, < 0: repay
+        change = max(change, balance)  # it can repay only what it owes
+        owed_after = -(balance - change)
+        needed = quantize(owed_after * BORROWER_COLLATERAL / price, coin, Rounding.UP)
+        held = state.account(BORROWER).balance(coin)
+        if needed > held:
+            work.post(transfer("deposit", coin, needed - held, from_account=SYS_EXTERNAL, to_account=BORROWER,
+                               rounding=Rounding.UP, memo="background borrower's collateral"))
+        if change > 0:
+            work.post(transfer("borrow", asset, change, from_account=BORROWER, to_account=SYS_EXTERNAL,
+                               rounding=Rounding.DOWN, memo="background borrowing"))
+        elif change < 0:
+            work.post(transfer("repay", asset, -change, from_account=SYS_EXTERNAL, to_account=BORROWER,
+                               rounding=Rounding.DOWN, memo="background repayment"))
+        pool_after = work.pool(asset)
+        work.emit(EventKind.POOL_RATES, numbers={"utilization": pool_after.utilization},
+                  inputs={"target": target, "lent": pool_after.lent, "borrowed": pool_after.borrowed},
+                  formula="utilization = borrowed / lent", reason="instructor shock: utilization")
+    return finish(work, state.tick_seq)
+
+
 def close_account_delta(state: EngineState, rules: RuleSet, account_id: str) -> Delta:
     """Reset: cancel the account's orders, hand its positions to the liquidation engine at mark
     (the engine works them off next tick, like a takeover), and pay out what is left."""

@@ -28,7 +28,7 @@ from .errors import SandboxError
 
 IDLE_PAUSE_AFTER = timedelta(minutes=15)
 MAX_TICK_SECONDS = 7 * 86400
-SHOCK_KINDS_AVAILABLE = ("gap", "wick", "insurance_drain", "funding_spike")
+SHOCK_KINDS_AVAILABLE = ("gap", "wick", "insurance_drain", "funding_spike", "utilization_spike")
 
 
 class LedgerIntegrityError(AssertionError):
@@ -279,6 +279,10 @@ def _populate_crowd(sb: models.Sandbox, rules: Any, reference_price: Decimal, co
     _commit_delta(sb, state, delta)
     crowd.with_settings(sb, rules, mappers.state_from_db(sb, rules), bots)
     _bump(sb)  # the cached state lacks the bots' settings: a new version makes it stale
+    state = mappers.state_from_db(sb, rules)
+    if state.pools.get(rules.contract.settlement_asset) is not None:
+        # a lending preset's crowd includes borrowers: idle balances earn from the first hour
+        _commit_delta(sb, state, ops.utilization_delta(state, rules, crowd.BACKGROUND_UTILIZATION))
 
 
 def _set_status(sandbox_id: int, status: str, reason: str) -> models.Sandbox:
@@ -688,7 +692,8 @@ def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, t
     """gap / wick: move the price by `magnitude` (e.g. "-0.2") over `ticks` ticks (a wick returns
     over as many again); insurance_drain: take `magnitude` (0..1) of the fund away now;
     funding_spike: the next funding rate of every perpetual becomes `magnitude` (e.g. "0.003"),
-    within the preset's cap."""
+    within the preset's cap; utilization_spike: the lending pool's utilization becomes
+    `magnitude` (0..0.95) through a background borrower (presets with a lending pool)."""
     kind = _choice("kind", kind, [k.value for k in models.SandboxShock.Kind])
     if kind not in SHOCK_KINDS_AVAILABLE:
         raise SandboxError("kind", f"{kind.replace('_', ' ')} is not available for this preset (it needs the "
@@ -704,17 +709,14 @@ def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, t
                 raise SandboxError("magnitude", "must be a non-zero fraction between -0.95 and 10 (e.g. -0.2)")
             return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq + 1,
                                                       ticks=ticks, created_by=created_by)
+        if kind == "utilization_spike":
+            if not Decimal(0) <= m <= Decimal("0.95"):
+                raise SandboxError("magnitude", "must be a utilization between 0 and 0.95 (e.g. 0.9)")
+            return _shock_delta(sb, kind, m, created_by, ops.utilization_delta)
         if kind == "funding_spike":
             if not Decimal("-0.1") <= m <= Decimal("0.1") or m == 0:
                 raise SandboxError("magnitude", "must be a non-zero rate between -0.1 and 0.1 (e.g. 0.003)")
-            rules, state = _state(sb)
-            try:
-                delta = ops.funding_spike_delta(state, rules, m)
-            except ops.OpError as exc:
-                raise SandboxError(exc.field, f"{exc.message} ({sb.preset})") from None
-            _commit_delta(sb, state, delta)
-            return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq,
-                                                      ticks=1, created_by=created_by)
+            return _shock_delta(sb, kind, m, created_by, ops.funding_spike_delta)
         if not Decimal(0) < m <= Decimal(1):
             raise SandboxError("magnitude", "must be a fraction of the fund between 0 and 1")
         rules, state = _state(sb)
@@ -729,6 +731,19 @@ def shock_apply(*, sandbox_id: int, kind: str, magnitude: Decimal | str | int, t
         _commit_delta(sb, state, delta)
         return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=m, start_seq=sb.tick_seq,
                                                   ticks=1, created_by=created_by)
+
+
+def _shock_delta(sb: models.Sandbox, kind: str, magnitude: Decimal, created_by: Any,
+                 build: Any) -> models.SandboxShock:
+    """A shock that changes the engine state now: `build(state, rules, magnitude) -> Delta`."""
+    rules, state = _state(sb)
+    try:
+        delta = build(state, rules, magnitude)
+    except ops.OpError as exc:
+        raise SandboxError(exc.field, f"{exc.message} ({sb.preset})") from None
+    _commit_delta(sb, state, delta)
+    return models.SandboxShock.objects.create(sandbox=sb, kind=kind, magnitude=magnitude, start_seq=sb.tick_seq,
+                                              ticks=1, created_by=created_by)
 
 
 def account_set_leverage(*, sandbox_id: int, account_pk: int, market: str, leverage: Decimal | str | int,

@@ -1,6 +1,8 @@
 """A sandbox with a crowd: bots are funded at creation, trade every few ticks through the beat's
 own path (no bots callable passed), replay identically for the same seed, and keep the books."""
 
+from decimal import Decimal
+
 import pytest
 
 from exchange_edu.sandbox import models, selectors, services
@@ -45,3 +47,15 @@ def test_a_bad_crowd_size_is_refused(bots):
 
     assert err.value.field == "bots"
     assert not models.Sandbox.objects.exists()
+
+
+def test_a_lending_preset_crowd_borrows_half_the_pool_so_idle_balances_earn():
+    sb = make_sandbox("v3", bots=2, tick_seconds=900, running=False)
+
+    pool = models.LendingPool.objects.get(sandbox=sb, asset="USDC")
+    lent = Decimal(pool.lent_scaled) * Decimal(pool.lend_index)
+    borrowed = Decimal(pool.borrowed_scaled) * Decimal(pool.borrow_index)
+    assert borrowed / lent == pytest.approx(Decimal("0.5"), rel=Decimal("1e-6"))
+    run(sb, 5)  # past the first hourly accrual
+    pool.refresh_from_db()
+    assert Decimal(pool.lend_rate) > 0

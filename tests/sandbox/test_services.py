@@ -296,8 +296,8 @@ def test_insurance_drain_and_unavailable_shocks(sandbox):
     services.shock_apply(sandbox_id=sandbox.pk, kind="insurance_drain", magnitude="0.5")
     assert selectors.insurance_fund(sandbox_id=sandbox.pk) == {"BTC": Decimal("5.00000000")}
     assert selectors.ledger_audit(sandbox_id=sandbox.pk).ok
-    with pytest.raises(SandboxError, match="not available for this preset"):
-        services.shock_apply(sandbox_id=sandbox.pk, kind="utilization_spike", magnitude="0.01")
+    with pytest.raises(SandboxError, match="no lending pool"):
+        services.shock_apply(sandbox_id=sandbox.pk, kind="utilization_spike", magnitude="0.5")
     with pytest.raises(SandboxError):
         services.shock_apply(sandbox_id=sandbox.pk, kind="gap", magnitude="-2")
     with pytest.raises(SandboxError):
@@ -332,6 +332,30 @@ def test_a_funding_spike_needs_a_perpetual():
         services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.01")
     with pytest.raises(SandboxError):
         services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.5")
+
+
+def test_a_utilization_spike_makes_idle_usdc_earn_on_schedule_in_v3():
+    """The background borrower lifts U to 90%; the hourly accruals pay lenders, and a learner's
+    idle USDC (auto-lent) grows when its interest settles."""
+    sb = make_sandbox("v3", bots=2, tick_seconds=900, running=False)
+    learner = make_account(sb)
+
+    services.shock_apply(sandbox_id=sb.pk, kind="utilization_spike", magnitude="0.9")
+
+    pool = models.LendingPool.objects.get(sandbox=sb, asset="USDC")
+    assert Decimal(pool.borrowed_scaled) * Decimal(pool.borrow_index) == pytest.approx(
+        Decimal("0.9") * Decimal(pool.lent_scaled) * Decimal(pool.lend_index), rel=Decimal("1e-6"))
+    for _ in range(12):  # three hours of 15-minute ticks
+        services.sandbox_advance(sandbox_id=sb.pk, require_running=False)
+    pool.refresh_from_db()
+    assert Decimal(pool.lend_rate) > 0  # 6% + 150% x (0.9 - 0.8) / 0.2 = 81% borrow; lend = 81% x 0.9 x 0.9
+    assert Decimal(pool.lend_index) > 1
+    before = selectors.account_balances(account_pk=learner.pk)["USDC"]
+    services.withdraw(sandbox_id=sb.pk, account_pk=learner.pk, asset="USDC", amount="1")  # touching settles it
+    after = selectors.account_balances(account_pk=learner.pk)["USDC"]
+    assert after > before - 1  # earned interest on 10,000 USDC for about three hours
+    assert models.InterestAccrual.objects.filter(sandbox=sb, account=learner, amount_units__gt=0).exists()
+    assert selectors.ledger_audit(sandbox_id=sb.pk).ok
 
 
 # -- ledger ---------------------------------------------------------------------------------------
