@@ -334,6 +334,7 @@ def test_a_funding_spike_needs_a_perpetual():
         services.shock_apply(sandbox_id=sb.pk, kind="funding_spike", magnitude="0.5")
 
 
+@pytest.mark.integration
 def test_a_utilization_spike_makes_idle_usdc_earn_on_schedule_in_v3():
     """The background borrower lifts U to 90%; the hourly accruals pay lenders, and a learner's
     idle USDC (auto-lent) grows when its interest settles."""
