@@ -98,10 +98,14 @@ def _liquidate(work: Any, rules: RuleSet, risk: AccountRisk, capacity: list[Deci
     check = _check(risk, reason)
     if liq.repay_borrows_first:
         repay_borrows(work, rules, risk.account_id)
-    if stage == "book":
+    if stage == "book" and liq.style == "fillable":  # DeFi book (dYdX): limit at the fillable price
+        from exchange_edu.engine.fillable import chunk_at_fillable_price
+
+        chunk_at_fillable_price(work, rules, risk)
+    elif stage == "book":
         _chunk_on_book(work, rules, risk)
-    elif stage == "backstop":
-        _to_backstop(work, rules, risk, ONE - mf / acmf, capacity)
+    elif stage == "backstop":  # Hyperliquid: the vault takes everything below 2/3 of maintenance
+        _to_backstop(work, rules, risk, ONE if liq.backstop_takes_all else ONE - mf / acmf, capacity)
     else:
         _take_over_account(work, rules, risk, check)
     return check

@@ -54,6 +54,13 @@ class EventKind(str, Enum):
     UPNL_INTEREST = "upnl_interest"  # virtual realization: interest on unrealized PnL
     PNL_AUTO_REALIZED = "pnl_auto_realized"
     FUNDING_DUST_SWEPT = "funding_dust_swept"
+    # DeFi: fillable-price liquidation fee (book); LP pool (GMX-like)
+    LIQUIDATION_FEE = "liquidation_fee"  # the insurance fund's capped share of a liquidation surplus
+    POOL_DEPOSIT = "pool_deposit"  # an LP deposited and received pool shares
+    POOL_WITHDRAWAL = "pool_withdrawal"  # an LP redeemed pool shares
+    POOL_FILL = "pool_fill"  # a trader traded against the pool at oracle +- price impact
+    POOL_FUNDING = "pool_funding"  # skew funding and borrow fee of one market at a funding time
+    POOL_ADL = "pool_adl"  # a winner's position reduced because traders' PnL was too large for the pool
 
 
 Value = Decimal | str | int | None

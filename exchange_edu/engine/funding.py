@@ -38,6 +38,7 @@ from typing import Any
 
 from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.ledger import settle, transfer
+from exchange_edu.engine.margin import pending_funding
 from exchange_edu.engine.numbers import ZERO, Rounding, clamp
 from exchange_edu.engine.pricing import funding_basis, impact_prices, premium_index
 from exchange_edu.engine.rules import FundingRules, RuleSet, funding_cap
@@ -57,10 +58,25 @@ def calculate_funding_rate(premium: Decimal, interest: Decimal, clamp_width: Dec
     return clamp(rate, -cap, cap)
 
 
+def dydx_funding_rate(premium_mean: Decimal, default_rate: Decimal, imf: Decimal, mmf: Decimal,
+                      clamp_factor: Decimal = Decimal(6)) -> tuple[Decimal, Decimal]:
+    """dYdX v4 (rate per 8 h, its clamp): R = mean premium + default, |R| <= 6 x (IMF - MMF).
+
+    E30: 0.02% + 0.01% = 0.03%; Large-cap clamp 6 x (2% - 1.2%) = 4.8%."""
+    bound = clamp_factor * (imf - mmf)
+    return clamp(premium_mean + default_rate, -bound, bound), bound
+
+
+def hourly_payment(size_base: Decimal, price: Decimal, rate_8h: Decimal) -> Decimal:
+    """One hour's payment of an 8-hour rate: size x price x F / 8 (E30: 10 x 60,000 x 0.03% / 8 = 22.50)."""
+    return size_base * price * rate_8h / 8
+
+
 def next_rate(rules: RuleSet, premium_twap: Decimal) -> Decimal:
     """The rate of the next interval, divided by `premium_divisor` (v2 24, v3 8) and capped.
 
-    premium_interest_clamp: F = P + clamp(I - P, -c, +c);  twap_premium: F = P (no interest term).
+    premium_interest_clamp: F = P + clamp(I - P, -c, +c);  twap_premium: F = P (no interest term);
+    premium_plus_interest (dYdX v4): F = P + I;  skew (DeFi pool): set at payment from the skew.
     """
     f: FundingRules = rules.funding
     cap = funding_cap(rules)
@@ -68,6 +84,8 @@ def next_rate(rules: RuleSet, premium_twap: Decimal) -> Decimal:
         raw = calculate_funding_rate(premium_twap, f.interest_rate, f.clamp, Decimal("Infinity"))
     elif f.style == "twap_premium":
         raw = premium_twap
+    elif f.style == "premium_plus_interest":
+        raw = premium_twap + f.interest_rate
     else:
         return ZERO
     return clamp(raw / f.premium_divisor, -cap, cap)
@@ -103,9 +121,10 @@ def settle_funding(work: Any, position: Position) -> Position:
     The new position is stored in `work` and returned.
     """
     ms = work.market_state(position.market_id)
-    if position.funding_snapshot == ms.funding_index:
+    index = ms.index_for(position.size)
+    if position.funding_snapshot == index:
         return position
-    owed = position.size * (ms.funding_index - position.funding_snapshot)
+    owed = pending_funding(position, index)
     market = work.market(position.market_id)
     entry = settle("funding", market.settlement_asset, [(position.account_id, -owed)], SYS_FUNDING,
                    market=market.market_id)
@@ -114,11 +133,11 @@ def settle_funding(work: Any, position: Position) -> Position:
     new_margin = position.isolated_margin
     if position.margin_mode is MarginMode.ISOLATED:
         new_margin += posted
-    new = evolve(position, funding_snapshot=ms.funding_index, isolated_margin=new_margin)
+    new = evolve(position, funding_snapshot=index, isolated_margin=new_margin)
     if owed:
         work.emit(EventKind.FUNDING_SETTLED, market=market.market_id, account=position.account_id,
                   numbers={"funding_paid": owed, "posted": -posted},
-                  inputs={"contracts": position.size, "index_now": ms.funding_index,
+                  inputs={"contracts": position.size, "index_now": index,
                           "index_at_last_settlement": position.funding_snapshot},
                   formula="funding = contracts x (index_now - index_at_last_settlement)")
     work.set_position(position.key, new)
@@ -136,6 +155,9 @@ def maybe_sample_premium(work: Any, rules: RuleSet, market_id: str) -> None:
     market = work.market(market_id)
     if f.premium_source == "mark":  # v2/v3: P = (mark - index) / index
         p = (ms.mark_price - ms.index_price) / ms.index_price
+    elif f.premium_source == "impact_index":  # dYdX / Hyperliquid: impact bid / ask against the oracle
+        bid, ask = impact_prices(work.book(market_id), rules, market)
+        p = premium_index(bid, ask, ms.index_price, ms.index_price)
     else:
         bid, ask = impact_prices(work.book(market_id), rules, market)
         until = max(0, ms.next_funding_time - work.now)
@@ -154,9 +176,15 @@ def maybe_pay_funding(work: Any, rules: RuleSet, market_id: str) -> bool:
     ms = work.market_state(market_id)
     if ms.next_funding_time is None or work.now < ms.next_funding_time:
         return False
+    if rules.funding.style == "skew":  # DeFi pool: each side its own index, borrow fee to the LPs
+        from exchange_edu.engine.pool import pay_skew_funding
+
+        pay_skew_funding(work, rules, market_id)
+        return True
     market = work.market(market_id)
     paid_rate = ms.funding_rate_next
-    increment = index_increment(market, paid_rate, ms.mark_price)
+    price = ms.index_price if rules.funding.payment_price == "index" else ms.mark_price
+    increment = index_increment(market, paid_rate, price)
     twap = ms.premium_sum / ms.premium_count if ms.premium_count else ZERO
     new_rate = next_rate(rules, twap)
     interval = rules.funding.interval_seconds
@@ -168,8 +196,8 @@ def maybe_pay_funding(work: Any, rules: RuleSet, market_id: str) -> bool:
     work.emit(EventKind.FUNDING_PAID, market=market_id,
               numbers={"index_increment": increment, "funding_index": ms.funding_index + increment,
                        "open_interest": ms.open_interest},
-              inputs={"rate": paid_rate, "contract_size": market.contract_size, "mark": ms.mark_price},
-              formula="index += rate x contract_size / mark (inverse); longs pay if rate > 0")
+              inputs={"rate": paid_rate, "contract_size": market.contract_size, "mark": price},
+              formula="index += rate x contract_size / mark (inverse) or x price (linear); longs pay if rate > 0")
     work.emit(EventKind.FUNDING_RATE_SET, market=market_id, numbers={"next_rate": new_rate},
               inputs={"premium_twap": twap, "samples": ms.premium_count, "interest": rules.funding.interest_rate,
                       "clamp": rules.funding.clamp, "cap": funding_cap(rules)},
@@ -188,9 +216,9 @@ def sweep_funding_dust(work: Any, asset: str) -> Decimal:
     for m in work.market_ids():
         if work.market(m).settlement_asset != asset:
             continue
-        index = work.market_state(m).funding_index
+        ms = work.market_state(m)
         for p in work.positions_in(m):
-            pending += p.size * (index - p.funding_snapshot)
+            pending += pending_funding(p, ms.index_for(p.size))
     dust = work.account(SYS_FUNDING).balance(asset) + pending
     entry = transfer("funding_dust", asset, dust, from_account=SYS_FUNDING, to_account=SYS_FEES,
                      rounding=Rounding.DOWN) if dust > 0 else None

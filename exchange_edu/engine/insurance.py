@@ -75,6 +75,11 @@ def adl_queue(view: Any, market_id: str, *, longs: bool, ranking: str = "pnl_lev
              if not is_system(p.account_id) and p.size and (p.size > 0) == longs]
     if ranking == "largest_position":
         ranks.sort(key=lambda r: (-abs(r.size), r.account_id))
+    elif ranking == "random":  # dYdX v4: opposite accounts starting from a random one (seeded by time)
+        import random
+
+        ranks.sort(key=lambda r: r.account_id)
+        random.Random(f"adl:{market_id}:{getattr(view, 'now', 0)}").shuffle(ranks)
     else:
         ranks.sort(key=lambda r: (-r.rank, -abs(r.size), r.account_id))
     return ranks

@@ -194,7 +194,7 @@ def check_position(view: Any, rules: RuleSet, position: Position, price: Decimal
     else:
         reason = f"equity {equity:.8f} above maintenance {mm:.8f}"
     return LiquidationCheck(position.account_id, position.market_id, liquidatable, reason, price, equity, mm,
-                            coll, upnl, pending_funding(position, ms.funding_index),
+                            coll, upnl, pending_funding(position, ms.index_for(position.size)),
                             prices.liquidation, prices.bankruptcy)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from exchange_edu.engine.numbers import ZERO
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.types import MarginMode, Market, Position
+from exchange_edu.engine.types import SYS_POOL, MarginMode, Market, Position
 
 
 def risk_rates(rules: RuleSet, market: Market, position: Position) -> tuple[Decimal, Decimal]:
@@ -51,7 +51,12 @@ def maintenance_margin(rules: RuleSet, market: Market, position: Position, mark:
 
 
 def pending_funding(position: Position, funding_index: Decimal) -> Decimal:
-    """Funding owed BY the position since its last settlement: size x (I_now - I_snapshot)."""
+    """Funding owed BY the position since its last settlement: size x (I_now - I_snapshot).
+
+    The DeFi pool's own position (`sys:pool`) neither pays nor receives: GMX funding is between
+    the traders of the two sides. Pass `market_state.index_for(size)` as the index."""
+    if position.account_id == SYS_POOL:
+        return ZERO
     return position.size * (funding_index - position.funding_snapshot)
 
 
@@ -83,14 +88,14 @@ def collateral(view: Any, position: Position, *, exclude_self_upnl: bool = True)
     """Collateral backing `position` before its own uPnL (see module formulas)."""
     ms = view.market_state(position.market_id)
     if position.margin_mode is MarginMode.ISOLATED:
-        return position.isolated_margin - pending_funding(position, ms.funding_index)
+        return position.isolated_margin - pending_funding(position, ms.index_for(position.size))
     market = view.market(position.market_id)
     asset = market.settlement_asset
     acct = view.account(position.account_id)
     c = acct.balance(asset) - isolated_margin_total(view, position.account_id, asset)
     for p in cross_positions(view, position.account_id, asset):
         pms = view.market_state(p.market_id)
-        c -= pending_funding(p, pms.funding_index)
+        c -= pending_funding(p, pms.index_for(p.size))
         if p.market_id != position.market_id or not exclude_self_upnl:
             c += unrealized_pnl(view.market(p.market_id), p, pms.mark_price)
     return c
@@ -178,7 +183,7 @@ def margin_summary(view: Any, rules: RuleSet, account_id: str, asset: str,
             if p.margin_mode is MarginMode.ISOLATED:
                 iso += p.isolated_margin
             else:
-                pend += pending_funding(p, ms.funding_index)
+                pend += pending_funding(p, ms.index_for(p.size))
                 upnl += unrealized_pnl(market, p, ms.mark_price)
                 im += initial_margin(market, p.size, p.entry_price, p.leverage)
                 mm += maintenance_margin(rules, market, p, ms.mark_price)

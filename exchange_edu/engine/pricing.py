@@ -10,6 +10,7 @@ by `rules.pricing.mark_method`:
                   funding_basis = F_next x time_until_funding / funding_interval       (E9)
     "index" / "oracle"   the index itself (DeFi presets: the oracle is the sandbox index)
     "median_bid_ask_last" v2: median(best bid, best ask, last), falling back to the index
+    "oracle_anchored"     DeFi book: median(oracle + basis, book median, oracle), see `oracle`
 
 Premium index (BitMEX, sampled each minute, E10):
     P = [max(0, impact_bid - mark) - max(0, mark - impact_ask)] / index + funding_basis
@@ -99,4 +100,8 @@ def compute_mark(rules: RuleSet, market: Market, ms: MarketState, index: Decimal
             return index, {"index": index}, "mark = index (book incomplete)"
         mark = sorted(values)[1]
         return mark, {"best_bid": bid, "best_ask": ask, "last": ms.last_price}, "mark = median(bid, ask, last)"
+    if method == "oracle_anchored":
+        from exchange_edu.engine.oracle import oracle_anchored_mark
+
+        return oracle_anchored_mark(index, ms, book)
     raise NotImplementedError(f"mark_method {method!r}")

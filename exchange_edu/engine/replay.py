@@ -192,7 +192,7 @@ def _row(state: EngineState, t: int, index: Decimal, funding_settled: Decimal) -
         ms = state.market_states[m]
         market = state.markets[m]
         asset = market.settlement_asset
-        f = pending_funding(p, ms.funding_index)
+        f = pending_funding(p, ms.index_for(p.size))
         equity += unrealized_pnl(market, p, ms.mark_price) - f
         pending += f
         mark = ms.mark_price

@@ -34,22 +34,26 @@ from exchange_edu.engine.subrules import (
     FTX_WEIGHTS,
     LITERALS,
     CollateralRules,
+    CollateralWeight,
     LendingRules,
+    PoolRules,
     SqrtImfRisk,
 )
 from exchange_edu.engine.types import ContractKind, ExpiryKind, MarginMode
 
-MarkMethod = Literal["last", "fair_price", "median_bid_ask_last", "oracle", "index"]
+MarkMethod = Literal["last", "fair_price", "median_bid_ask_last", "oracle", "index", "oracle_anchored"]
 TriggerPrice = Literal["mark", "last", "index"]
 MaintenanceBasis = Literal["entry_value", "mark_value"]
-LiquidationStyle = Literal["whole", "incremental"]
+LiquidationStyle = Literal["whole", "incremental", "fillable"]
 WaterfallStep = Literal["insurance_fund", "adl", "clawback", "backstop", "exchange"]
 ClawbackScope = Literal["full_account", "per_contract"]
 BandReference = Literal["bankruptcy", "index"]
-FundingStyle = Literal["none", "premium_interest_clamp", "twap_premium"]
-PremiumSource = Literal["impact", "mark"]
+FundingStyle = Literal["none", "premium_interest_clamp", "twap_premium", "premium_plus_interest", "skew"]
+PremiumSource = Literal["impact", "mark", "impact_index"]
+PaymentPrice = Literal["mark", "index"]
+Counterparty = Literal["book", "pool"]
 AccountModel = Literal["per_coin", "unified"]
-AdlRanking = Literal["pnl_leverage", "largest_position"]
+AdlRanking = Literal["pnl_leverage", "largest_position", "random"]
 
 
 class RuleError(ValueError):
@@ -189,6 +193,8 @@ class FundingRules:
     premium_divisor: Decimal = _dec("1", "1", "1000", "v2: 24 (hourly payment of a daily premium)")
     sample_seconds: int = field(default=60, metadata=_meta(1, 86400))
     premium_source: PremiumSource = "impact"  # v2: (mark - index) / index sampled each minute
+    # DeFi book: payment = size x ORACLE price x rate (Hyperliquid); "mark" for the CEX presets
+    payment_price: PaymentPrice = "mark"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +233,13 @@ class LiquidationRules:
     backstop_capacity: Decimal = _dec("1000000000000", "0", None, "notional the backstop takes per tick")
     adl_ranking: AdlRanking = "pnl_leverage"
     repay_borrows_first: bool = False  # v3: convert coin collateral to repay a negative balance first
+    # DeFi book (dYdX v4): style "fillable" sends chunks limited at the fillable price
+    #   fill = mark x (1 -+ ABR x SMMR x MMF), ABR = clamp(BA x (1 - TNC / TMMR), 0, 1)
+    # and the insurance fund takes min(surplus over the bankruptcy price, fee cap x notional)
+    fillable_ba: Decimal = _dec("1", "0", "10", "dYdX BA (bankruptcy adjustment)")
+    fillable_smmr: Decimal = _dec("1.5", "0", "10", "dYdX SMMR (spread to maintenance margin ratio)")
+    insurance_fee_cap: Decimal = _dec("0.015", "0", "0.5", "max liquidation fee to the fund, share of notional")
+    backstop_takes_all: bool = False  # Hyperliquid: the vault takes every position and the margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +268,9 @@ class RuleSet:
     insurance_seed: Decimal = _dec("10", "0", "1000000", "insurance fund at start (settlement asset)")
     interest: str = field(default="none", metadata=_meta(doc="v3: \"pool\" = lending pool interest"))
     lending: LendingRules = field(default_factory=LendingRules)
+    # DeFi: who fills market orders; "pool" = an LP pool at the oracle price (see `pool`)
+    counterparty: Counterparty = "book"
+    pool: PoolRules = field(default_factory=PoolRules)
 
     def with_overrides(self, overrides: dict[str, Any] | None = None, **kwargs: Any) -> RuleSet:
         """A validated copy with dotted-path overrides: {"fees.taker_rate": "0.001"}.
@@ -347,7 +363,8 @@ _LITERALS_BY_NAME: dict[str, Any] = {
     "MarkMethod": MarkMethod, "TriggerPrice": TriggerPrice, "MaintenanceBasis": MaintenanceBasis,
     "LiquidationStyle": LiquidationStyle, "BandReference": BandReference,
     "ClawbackScope": ClawbackScope, "FundingStyle": FundingStyle, "PremiumSource": PremiumSource,
-    "AccountModel": AccountModel, "AdlRanking": AdlRanking, **LITERALS,
+    "AccountModel": AccountModel, "AdlRanking": AdlRanking, "PaymentPrice": PaymentPrice,
+    "Counterparty": Counterparty, **LITERALS,
 }
 
 
@@ -371,6 +388,13 @@ def validate(rules: RuleSet) -> None:
         raise RuleError("lending.enabled", "interest 'pool' needs a lending pool")
     if rules.lending.throttle_threshold > rules.lending.throttle_bound:
         raise RuleError("lending.throttle_threshold", "must not exceed lending.throttle_bound")
+    if (rules.funding.style == "skew") != (rules.counterparty == "pool"):
+        raise RuleError("funding.style", "skew funding is between the sides of a pool market: "
+                        "use it exactly when counterparty is 'pool'")
+    if rules.counterparty == "pool" and m.account_model != "per_coin":
+        raise RuleError("counterparty", "a pool market margins each position on its own (per_coin)")
+    if rules.pool.min_pnl_factor_after_adl > rules.pool.max_pnl_factor_for_adl:
+        raise RuleError("pool.min_pnl_factor_after_adl", "must not exceed pool.max_pnl_factor_for_adl")
     if isinstance(m.risk, RiskLimitSteps) and m.risk.mm_base >= m.risk.im_base:
         raise RuleError("margin.risk.mm_base", "maintenance must be below initial margin")
 
@@ -446,7 +470,65 @@ V3 = replace(
     lending=LendingRules(enabled=True, assets=("USDC", "BTC", "ETH")),
 )
 
-PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1, "v2": V2, "v3": V3}
+USDC_ONLY = (CollateralWeight("USDC", Decimal(1), Decimal(1)),)
+
+DEFI_BOOK = replace(
+    V3,
+    name="defi_book",
+    description="dYdX v4 / Hyperliquid-style on-chain order book: linear USDC perpetuals on BTC and ETH, "
+                "cross-margined accounts (IMF 2%, MMF 1.2%), oracle-anchored mark, hourly funding F/8 with the "
+                "interest term, clamp and a 4%/h cap paid at the oracle price, liquidation on the book at the "
+                "fillable price with the insurance fee capped at 1.5%, a vault backstop at 2/3 of maintenance, "
+                "then deleveraging against random opposite accounts; every account is public (explorer)",
+    pricing=PricingRules(mark_method="oracle_anchored", impact_margin=Decimal(500)),
+    funding=FundingRules(style="premium_interest_clamp", interval_seconds=3600, first_offset_seconds=0,
+                         interest_rate=Decimal("0.0001"), clamp=Decimal("0.0005"), cap=Decimal("0.04"),
+                         premium_divisor=Decimal(8), premium_source="impact_index", payment_price="index"),
+    margin=MarginRules(modes=(MarginMode.CROSS,), default_mode=MarginMode.CROSS, default_leverage=Decimal(20),
+                       risk=SqrtImfRisk(imf_factors=(), default_imf_factor=Decimal(0), imf_floor=Decimal("0.02"),
+                                        mmf_base=Decimal("0.012"), max_lev=Decimal(50)),
+                       maintenance_basis="mark_value", account_model="unified",
+                       collateral=CollateralRules(USDC_ONLY)),
+    fees=FeeRules(maker_rate=Decimal("0.0001"), taker_rate=Decimal("0.0005")),
+    liquidation=LiquidationRules(trigger_price="mark", style="fillable", band_reference="index",
+                                 max_slippage=Decimal("0.01"), chunk_fraction=Decimal("0.2"),
+                                 acmf_divisor=Decimal("1.5"), acmf_gap=Decimal(1), adl_ranking="random",
+                                 backstop_takes_all=True),
+    loss_waterfall=("backstop", "insurance_fund", "adl"),
+    insurance_seed=Decimal(100000),
+    interest="none",
+    lending=LendingRules(),
+)
+
+DEFI_POOL = replace(
+    V3,
+    name="defi_pool",
+    description="GMX v2-style synthetic perpetuals on BTC and ETH against a USDC liquidity pool: LPs deposit "
+                "for pool shares (GM) and are every trader's counterparty at the oracle price, with price impact "
+                "from the skew; the larger side pays the smaller skew-based funding, both pay a utilization "
+                "borrow fee to the LPs; isolated positions liquidated by remaining collateral (1%) against the "
+                "pool; ADL of winners when their PnL exceeds 85% of the pool",
+    contract=replace(V3.contract, tick_size=Decimal("0.01")),
+    pricing=PricingRules(mark_method="oracle"),
+    funding=FundingRules(style="skew", interval_seconds=3600, first_offset_seconds=0, interest_rate=Decimal(0),
+                         clamp=Decimal(0), cap=Decimal("0.5"), payment_price="index"),
+    margin=MarginRules(modes=(MarginMode.ISOLATED,), default_mode=MarginMode.ISOLATED,
+                       default_leverage=Decimal(10),
+                       risk=SqrtImfRisk(imf_factors=(), default_imf_factor=Decimal(0), imf_floor=Decimal("0.02"),
+                                        mmf_base=Decimal("0.01"), max_lev=Decimal(50)),
+                       maintenance_basis="entry_value", account_model="per_coin",
+                       collateral=CollateralRules(USDC_ONLY)),
+    fees=FeeRules(maker_rate=Decimal("0.0005"), taker_rate=Decimal("0.0007")),
+    liquidation=LiquidationRules(trigger_price="index", style="whole", band_reference="index"),
+    loss_waterfall=("insurance_fund", "adl"),
+    insurance_seed=Decimal(0),
+    interest="none",
+    lending=LendingRules(),
+    counterparty="pool",
+    pool=PoolRules(seed_liquidity=Decimal(2000000)),
+)
+
+PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1, "v2": V2, "v3": V3, "defi_book": DEFI_BOOK}
 
 
 def preset(name: str) -> RuleSet:

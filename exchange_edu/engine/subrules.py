@@ -28,6 +28,7 @@ from typing import Any, Literal
 D = Decimal
 SizeBasis = Literal["coins", "notional"]
 RealizationMode = Literal["auto", "virtual"]
+BorrowModel = Literal["kink", "curve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +126,48 @@ class LendingRules:
     realization_seconds: int = field(default=10, metadata={"min": 1, "max": 86400, "doc": ""})
 
 
-LITERALS: dict[str, Any] = {"SizeBasis": SizeBasis, "RealizationMode": RealizationMode}
+def _f(default: str, lo: str | None = None, hi: str | None = None, doc: str = "") -> Any:
+    return field(default=D(default), metadata={"min": None if lo is None else D(lo),
+                                               "max": None if hi is None else D(hi), "doc": doc})
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRules:
+    """DeFi pool (GMX v2 synthetics, MECHANICS 5.2): LPs are every trader's counterparty.
+
+    Rates per SECOND unless named per year; USD amounts in the settlement asset (USDC).
+
+        funding (skew)  rate_large = funding_factor x |OI_L - OI_S|^funding_exponent / (OI_L + OI_S)
+                        rate_small = rate_large x OI_large / OI_small          (same dollars, E26)
+        borrow (kink)   b = base x usage (+ (above - base) x (usage - optimal) / (1 - optimal))  per year
+        borrow (curve)  b = borrowing_factor x usage^borrowing_exponent                        per second
+        usage           = open interest of the side (USD) / pool value
+        impact          = f x d0^e - f x d1^e, d = |OI_L - OI_S| (USD) before / after, capped
+        ADL             when traders' pending PnL / pool cash > max_pnl_factor_for_adl
+    """
+
+    share_asset: str = "GM"
+    seed_liquidity: Decimal = _f("0", "0", None, "USDC an LP (sys:pool_lp) deposits at genesis")
+    funding_factor: Decimal = _f("0.00000002", "0", "0.01", "per second; 2e-8 ~ 63%/yr at 100% skew")
+    funding_exponent: Decimal = _f("1", "0.5", "3")
+    borrow_model: BorrowModel = "kink"
+    borrowing_factor: Decimal = _f("0.00000000625", "0", "0.01", "curve model, per second")
+    borrowing_exponent: Decimal = _f("1", "0.5", "3")
+    optimal_usage: Decimal = _f("0.75", "0.01", "0.99")
+    base_borrow_rate: Decimal = _f("0.5", "0", "10", "kink model, per year at 100% usage")
+    above_optimal_rate: Decimal = _f("1.3", "0", "50", "kink model, per year")
+    seconds_per_year: Decimal = _f("31536000", "1", None)
+    skip_borrow_smaller_side: bool = True
+    impact_factor_positive: Decimal = _f("0.00000005", "0", "1")
+    impact_factor_negative: Decimal = _f("0.0000001", "0", "1")
+    impact_exponent_positive: Decimal = _f("1", "1", "3")
+    impact_exponent_negative: Decimal = _f("2", "1", "3")
+    max_impact_positive: Decimal = _f("0.004", "0", "0.5", "share of the trade's value")
+    max_impact_negative: Decimal = _f("0.005", "0", "0.5", "share of the trade's value")
+    reserve_factor: Decimal = _f("0.95", "0.01", "1", "open interest of a side <= this x pool value")
+    liquidation_fee_rate: Decimal = _f("0.002", "0", "0.1")
+    max_pnl_factor_for_adl: Decimal = _f("0.85", "0.01", "10")
+    min_pnl_factor_after_adl: Decimal = _f("0.77", "0", "10")
+
+
+LITERALS: dict[str, Any] = {"SizeBasis": SizeBasis, "RealizationMode": RealizationMode, "BorrowModel": BorrowModel}

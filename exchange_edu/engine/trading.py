@@ -199,6 +199,8 @@ def trade(work: Work, rules: RuleSet, market: Market, account_id: str, signed_qt
         pos = Position(account_id, market.market_id, ZERO, price, mode, lev, ZERO,
                        work.market_state(market.market_id).funding_index)
     new, realized, margin_added = position_after_trade(market, pos, signed_qty, price)
+    if new.size and (not pos.size or (new.size > 0) != (pos.size > 0)):  # opened or flipped: the new side's index
+        new = evolve(new, funding_snapshot=work.market_state(market.market_id).index_for(new.size))
     if realized:
         entry = settle("realized_pnl", asset, [(account_id, realized)], SYS_CLEARING, market=market.market_id)
         posted = entry.amount_for(account_id) if entry is not None else ZERO

@@ -44,8 +44,10 @@ SYS_EXTERNAL = "sys:external"  # the outside world: deposits, withdrawals, the f
 SYS_BACKSTOP = "sys:backstop"  # v2+: the backstop liquidity provider (takes positions below the ACMF)
 SYS_LENDING = "sys:lending"  # v3: lending-pool clearing: interest passes through here
 SYS_CONVERSION = "sys:conversion"  # v2+: the desk that converts collateral (BTC -> USD) at the index
+SYS_POOL = "sys:pool"  # DeFi pool: the LPs' pool, every trader's counterparty; owes its shares (GM)
+SYS_POOL_LP = "sys:pool_lp"  # DeFi pool: the LP that seeds the pool at genesis
 SYSTEM_ACCOUNTS = (SYS_INSURANCE, SYS_FEES, SYS_CLEARING, SYS_FUNDING, SYS_LIQUIDATION, SYS_EXTERNAL,
-                   SYS_BACKSTOP, SYS_LENDING, SYS_CONVERSION)
+                   SYS_BACKSTOP, SYS_LENDING, SYS_CONVERSION, SYS_POOL, SYS_POOL_LP)
 
 
 def evolve(obj: Any, **changes: Any) -> Any:
@@ -212,6 +214,15 @@ class MarketState:
     last_delivery_sample: int | None = None
     delivery_price: Decimal | None = None
     open_interest: Decimal = ZERO  # long contracts == short contracts
+    # DeFi pool (skew funding): shorts' own cumulative index (None = one index for both sides).
+    # A short owes size x (I_short - snapshot) (size < 0): it receives when I_short rises.
+    funding_index_short: Decimal | None = None
+
+    def index_for(self, size: Decimal) -> Decimal:
+        """The funding index a position of signed `size` settles against."""
+        if size < 0 and self.funding_index_short is not None:
+            return self.funding_index_short
+        return self.funding_index
 
 
 @dataclass(frozen=True, slots=True)

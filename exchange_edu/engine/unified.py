@@ -129,7 +129,7 @@ def account_risk(view: Any, rules: RuleSet, account_id: str,
         size = p.size if p is not None else ZERO
         pos_upnl = ZERO
         if p is not None:
-            owed = pending_funding(p, ms.funding_index)
+            owed = pending_funding(p, ms.index_for(p.size))
             if owed:
                 asset = market.settlement_asset
                 balances[asset] = balances.get(asset, ZERO) - owed
