@@ -48,7 +48,8 @@ def new_exchange(rules: RuleSet, *, index_price: Decimal, epoch: datetime = DEFA
         price = (index_prices or {}).get(m.underlying, index_price)
         nft = first_funding_time(epoch, now, rules) if not m.is_dated else None
         states[m.market_id] = MarketState(m.market_id, price, price, next_funding_time=nft,
-                                          funding_rate_next=next_rate(rules, ZERO) if nft is not None else ZERO)
+                                          funding_rate_next=next_rate(rules, ZERO) if nft is not None else ZERO,
+                                          funding_index_short=ZERO if rules.funding.style == "skew" else None)
     state = EngineState(epoch=epoch, now=now, tick_seq=0, markets=markets, market_states=states,
                         accounts={}, positions={},
                         books={m: OrderBook(m, mk.tick_size) for m, mk in markets.items()},
@@ -58,6 +59,13 @@ def new_exchange(rules: RuleSet, *, index_price: Decimal, epoch: datetime = DEFA
     asset = rules.contract.settlement_asset
     if rules.insurance_seed:
         state = deposit(state, SYS_INSURANCE, asset, rules.insurance_seed)
+    if rules.counterparty == "pool" and rules.pool.seed_liquidity:  # the seed LP's deposit into the pool
+        from exchange_edu.engine.delta import apply_result
+        from exchange_edu.engine.pool import lp_deposit
+        from exchange_edu.engine.types import SYS_POOL_LP
+
+        state = deposit(state, SYS_POOL_LP, asset, rules.pool.seed_liquidity)
+        state = apply_result(state, lp_deposit(state, rules, SYS_POOL_LP, rules.pool.seed_liquidity, now).delta)
     for account_id, amount in (deposits or {}).items():
         state = deposit(state, account_id, asset, amount)
     return state

@@ -61,6 +61,7 @@ UNITS: dict[str, Decimal] = {
     "USD": Decimal("1e-6"),
     "USDC": Decimal("1e-6"),
     "USDT": Decimal("1e-6"),
+    "GM": Decimal("1e-6"),  # DeFi pool share token (GMX v2 market token)
 }
 
 

@@ -104,6 +104,10 @@ def _open(state: EngineState, rules: RuleSet, market: str, contracts: Decimal, p
                                      margin_mode=MarginMode.CROSS)
     price = _tick_price(state, market, price)
     learner_side = Side.BUY if position.is_long else Side.SELL
+    if rules.counterparty == "pool":  # DeFi pool: the LPs' pool is the counterparty, no maker needed
+        r = place_order(state, rules, Order(0, LEARNER, market, learner_side, OrderType.MARKET, contracts, None),
+                        state.now)
+        return (state if r.rejected else apply_result(state, r)), r.rejected
     maker = Order(0, COUNTERPARTY, market, learner_side.opposite, OrderType.LIMIT, contracts, price)
     r = place_order(state, rules, maker, state.now)
     if r.rejected:

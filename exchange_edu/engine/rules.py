@@ -528,7 +528,8 @@ DEFI_POOL = replace(
     pool=PoolRules(seed_liquidity=Decimal(2000000)),
 )
 
-PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1, "v2": V2, "v3": V3, "defi_book": DEFI_BOOK}
+PRESETS: dict[str, RuleSet] = {"v0": V0, "v1": V1, "v2": V2, "v3": V3, "defi_book": DEFI_BOOK,
+                               "defi_pool": DEFI_POOL}
 
 
 def preset(name: str) -> RuleSet:

@@ -21,6 +21,7 @@ order, always:
                Unified accounts (v2+): the account index names the accounts to check; then
                tiers on the book, backstop, takeover (see `backstop`)
  8. insurance / ADL  the engine works its inventory; surplus to the fund; deficits by waterfall
+               (DeFi pool: ADL of the best winners when their PnL is too large for the pool)
  9. expiry     at a settlement time: delivery / settlement, clawback, roll-over
 
 Idempotency: a TickInput whose tick_seq is not greater than state.tick_seq is not applied; the
@@ -168,7 +169,12 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
         for m in open_markets:
             checks.extend(_liquidate_market(work, rules, state, m))
 
-    # 8. insurance fund / ADL
+    # 8. insurance fund / ADL (DeFi pool: ADL when the traders' PnL is too large for the pool)
+    if rules.counterparty == "pool":
+        from exchange_edu.engine.pool import maybe_adl
+
+        for m in open_markets:
+            maybe_adl(work, rules, m)
     for m in open_markets:
         inv = work.position(SYS_LIQUIDATION, m)
         if (inv is not None and inv.size) or work.account(SYS_LIQUIDATION).balance(work.market(m).settlement_asset):
@@ -215,7 +221,12 @@ def _liquidate_market(work: Work, rules: RuleSet, state: EngineState, m: str) ->
         if pos is None or not pos.size:
             continue
         check = check_position(work, rules, pos, price)
-        if check.is_liquidatable:
+        if check.is_liquidatable and rules.counterparty == "pool":  # closed against the LPs' pool
+            from exchange_edu.engine.pool import liquidate_against_pool
+
+            liquidate_against_pool(work, rules, pos, check)
+            out.append(check)
+        elif check.is_liquidatable:
             take_over(work, rules, pos, check)
             out.append(check)
     return out

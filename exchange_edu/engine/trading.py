@@ -101,6 +101,10 @@ def submit_order(work: Work, rules: RuleSet, order: Order) -> tuple[Order, str |
         if pos is None or not pos.size or pos.side == order.side.sign:
             return order, _reject(work, order, "reduce-only order would not reduce a position"), None
         max_qty = abs(pos.size)
+    if rules.counterparty == "pool":  # DeFi pool: the LPs' pool fills at the oracle +- price impact
+        from exchange_edu.engine.pool import fill_against_pool
+
+        return fill_against_pool(work, rules, order, max_qty)
     try:
         match = work.book_for_write(order.market).submit(order, max_quantity=max_qty)
     except BookError as exc:

@@ -45,3 +45,16 @@ def test_replay_runs_all_four_generations():
     for name in ("v2", "v3"):
         assert runs[name].liquidated_at is None, runs[name].notes
         assert D(400) < runs[name].final_equity < D(800)
+
+
+def test_replay_runs_the_defi_presets():
+    from exchange_edu.engine.rules import DEFI_BOOK, DEFI_POOL
+
+    position = ReplayPosition(is_long=True, notional_usd=D(10000), leverage=D(20), deposit=D("0.06"))
+    runs = replay(_crash_path(), [DEFI_BOOK, DEFI_POOL], position)
+    assert set(runs) == {"defi_book", "defi_pool"}
+    for run in runs.values():
+        assert not run.notes, run.notes
+        # $600 behind a $10,000 long: a 14% fall liquidates it on both; the loss stops at the deposit
+        assert 0 <= run.final_equity < D(300)  # the pool returns what collateral remains
+    assert runs["defi_pool"].liquidated_at is not None  # closed against the pool (defi_book: the vault)
