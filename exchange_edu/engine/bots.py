@@ -281,7 +281,8 @@ def orders_for_tick(state: EngineState, rules: RuleSet, crowd: tuple[BotSpec, ..
         if not ready:
             continue
         if spec.kind == "market_maker":
-            _quote(state, rules, spec, ready, orders, cancels)
+            if rules.counterparty == "book":  # against a pool there is no book to quote on
+                _quote(state, rules, spec, ready, orders, cancels)
         else:
             rng = random.Random(f"{seed}:{tick_seq}:{spec.account_id}")
             _trade(state, rules, spec, ready, rng, orders, cancels)

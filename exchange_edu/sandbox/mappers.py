@@ -162,7 +162,8 @@ def _market_from_row(r: dict[str, Any]) -> tuple[EngineMarket, MarketState]:
     ms = MarketState(r["market_id"], r["index_price"], r["mark_price"], r["last_price"], MarketStatus(r["status"]),
                      r["funding_index"], r["funding_rate_next"], r["next_funding_time"], r["premium_sum"],
                      r["premium_count"], r["last_premium_sample"], r["delivery_sum"], r["delivery_count"],
-                     r["last_delivery_sample"], r["delivery_price"], r["open_interest"])
+                     r["last_delivery_sample"], r["delivery_price"], r["open_interest"],
+                     funding_index_short=r["funding_index_short"])
     return market, ms
 
 
@@ -170,7 +171,7 @@ _MARKET_DEF = ("underlying", "kind", "contract_size", "settlement_asset", "quote
                "expiry_kind", "expiry_time", "listed_at")
 _MARKET_STATE = ("index_price", "mark_price", "last_price", "status", "funding_index", "funding_rate_next",
                  "next_funding_time", "premium_sum", "premium_count", "last_premium_sample", "delivery_sum",
-                 "delivery_count", "last_delivery_sample", "delivery_price", "open_interest")
+                 "delivery_count", "last_delivery_sample", "delivery_price", "open_interest", "funding_index_short")
 
 
 def _order_from_row(r: dict[str, Any], market_id: str, account_id: str) -> EngineOrder:

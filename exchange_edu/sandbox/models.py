@@ -136,6 +136,7 @@ class Market(models.Model):
     last_delivery_sample = models.BigIntegerField(null=True, blank=True)
     delivery_price = DecimalTextField(null=True, blank=True)
     open_interest = DecimalTextField(default="0")
+    funding_index_short = DecimalTextField(null=True, blank=True)  # skew funding (defi_pool): the shorts' index
     fill_seq = models.BigIntegerField(default=0)  # the book's next fill seq
 
     class Meta:

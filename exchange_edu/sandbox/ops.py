@@ -15,12 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from exchange_edu.engine.book import BookError, Order, OrderType, Side
-from exchange_edu.engine.delta import Delta, finish
+from exchange_edu.engine.delta import Delta, apply_result, finish
 from exchange_edu.engine.events import EventKind
-from exchange_edu.engine.genesis import DEFAULT_EPOCH, new_exchange, set_account_settings
+from exchange_edu.engine.genesis import DEFAULT_EPOCH, deposit, new_exchange, set_account_settings
 from exchange_edu.engine.ledger import JournalEntry, transfer
 from exchange_edu.engine.margin import margin_summary
 from exchange_edu.engine.numbers import ZERO, Rounding, clamp, engine_context, quantize
+from exchange_edu.engine.pool import lp_deposit
 from exchange_edu.engine.rules import RuleSet, funding_cap
 from exchange_edu.engine.step import TickInput, TickResult, apply_tick
 from exchange_edu.engine.trading import OrderResult, cancel_account_orders, place_order, trade
@@ -28,6 +29,7 @@ from exchange_edu.engine.types import (
     SYS_EXTERNAL,
     SYS_INSURANCE,
     SYS_LIQUIDATION,
+    SYS_POOL_LP,
     SYSTEM_ACCOUNTS,
     ContractKind,
     EngineState,
@@ -50,13 +52,26 @@ class OpError(ValueError):
 def genesis(rules: RuleSet, index_price: Decimal,
             epoch: datetime | None = None) -> tuple[EngineState, list[JournalEntry]]:
     """A fresh exchange and the journal entries behind its balances (the fund's seed)."""
-    state = new_exchange(rules, index_price=index_price, epoch=epoch or DEFAULT_EPOCH)
+    asset = rules.contract.settlement_asset
+    seed = rules.pool.seed_liquidity if rules.counterparty == "pool" else ZERO
+    # the pool's seed deposit is journalled here, so genesis builds the exchange without it
+    bare = replace(rules, pool=replace(rules.pool, seed_liquidity=ZERO)) if seed else rules
+    state = new_exchange(bare, index_price=index_price, epoch=epoch or DEFAULT_EPOCH)
     entries = []
     if rules.insurance_seed:
-        e = transfer("deposit", rules.contract.settlement_asset, rules.insurance_seed, from_account=SYS_EXTERNAL,
+        e = transfer("deposit", asset, rules.insurance_seed, from_account=SYS_EXTERNAL,
                      to_account=SYS_INSURANCE, rounding=Rounding.DOWN, memo="insurance fund seed")
         if e is not None:
             entries.append(e)
+    if seed:
+        funded = transfer("deposit", asset, seed, from_account=SYS_EXTERNAL, to_account=SYS_POOL_LP,
+                          rounding=Rounding.DOWN, memo="the pool's seed liquidity")
+        state = deposit(state, SYS_POOL_LP, asset, seed)
+        result = lp_deposit(state, rules, SYS_POOL_LP, seed, state.now)
+        if not result.accepted or funded is None:
+            raise OpError("pool", f"the pool's seed deposit failed: {result.rejected}")
+        state = apply_result(state, result.delta)
+        entries.extend([funded, *result.delta.entries])
     return state, entries
 
 

@@ -1,5 +1,6 @@
-"""v3 in the sandbox: the lending pools and each account's interest snapshots live in rows, so a
-worker that loads the sandbox from the database continues exactly where the last one stopped."""
+"""Everything a preset keeps in its engine state lives in rows (v3 lending pools and interest
+snapshots, the DeFi pool's per-side funding index and shares), so a worker that loads the sandbox
+from the database continues exactly where the last one stopped."""
 
 import pytest
 
@@ -32,9 +33,10 @@ def test_pools_and_interest_snapshots_round_trip_through_the_database():
         assert loaded.auto_lend == account.auto_lend, account_id
 
 
-def test_a_cold_worker_continues_the_same_history_as_a_warm_one():
-    warm = make_sandbox("v3", bots=4, tick_seconds=900, running=False, seed=21)
-    cold = make_sandbox("v3", bots=4, tick_seconds=900, running=False, seed=21)
+@pytest.mark.parametrize("preset", ["v1", "v2", "v3", "defi_book", "defi_pool"])
+def test_a_cold_worker_continues_the_same_history_as_a_warm_one(preset):
+    warm = make_sandbox(preset, bots=4, tick_seconds=900, running=False, seed=21)
+    cold = make_sandbox(preset, bots=4, tick_seconds=900, running=False, seed=21)
 
     for _ in range(10):
         advance(warm, 1)

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("preset", ["v0", "v1"])
+@pytest.mark.parametrize("preset", ["v0", "v1", "v2", "v3", "defi_book", "defi_pool"])
 def test_simulate_prints_one_json_line_with_the_totals(preset, capsys):
     call_command("simulate", "--preset", preset, "--ticks", "40", "--seed", "3", "--bots", "4", "--json")
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -25,9 +25,9 @@ def test_simulate_prints_one_json_line_with_the_totals(preset, capsys):
 def test_simulate_names_the_available_presets():
     from exchange_edu.sandbox.mappers import available_presets
 
-    assert {"v0", "v1"} <= set(available_presets())
+    assert set(available_presets()) == {"v0", "v1", "v2", "v3", "defi_book", "defi_pool"}
     with pytest.raises(CommandError, match="available presets: " + ", ".join(available_presets())):
-        call_command("simulate", "--preset", "defi_pool", "--ticks", "5")
+        call_command("simulate", "--preset", "v9", "--ticks", "5")
 
 
 def test_simulate_lists_sources(capsys):

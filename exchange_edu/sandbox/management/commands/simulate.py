@@ -69,7 +69,9 @@ class Command(BaseCommand):
             "insurance_fund_end": _money(selectors.insurance_fund(sandbox_id=sb.pk)),
             "funding_paid_total": _money(funding.paid), "funding_received_total": _money(funding.received),
             "interest_paid_total": _money(interest.paid), "interest_earned_total": _money(interest.received),
-            "fills": models.Fill.objects.filter(sandbox=sb).count(),
+            # book fills, plus fills against the pool on pool presets
+            "fills": models.Fill.objects.filter(sandbox=sb).count()
+            + models.EventLog.objects.filter(sandbox=sb, kind="pool_fill").count(),
             "final_index": str(models.Market.objects.filter(sandbox=sb).order_by("-pk").values_list(
                 "index_price", flat=True).first()),
             "ledger_balanced": audit.ok,
