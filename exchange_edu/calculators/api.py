@@ -10,7 +10,7 @@ from typing import Literal
 from ninja import Router, Schema
 from pydantic import Field
 
-from exchange_edu.core.schemas import DecimalIn, DecimalOut
+from exchange_edu.core.schemas import DecimalIn, DecimalOut, ErrorOut
 from exchange_edu.engine import calculators as calc
 from exchange_edu.engine import lending
 
@@ -21,16 +21,6 @@ Side = Literal["long", "short"]
 Price = DecimalIn(gt=0, description="USD per coin", examples=["10000"])
 Rate = DecimalIn(ge=-1, le=1, description="a fraction: 0.0001 = 0.01%")
 Fraction = DecimalIn(ge=0, le=1, description="a fraction between 0 and 1")
-
-
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem]
 
 
 ERRORS = {400: ErrorOut, 422: ErrorOut}

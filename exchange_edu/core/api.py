@@ -4,6 +4,7 @@ from ninja import Router, Schema, Status
 
 from . import selectors
 from .auth import api_auth
+from .schemas import ErrorOut
 
 router = Router(tags=["health"])
 
@@ -44,11 +45,6 @@ def health(request):
 class MeOut(Schema):
     username: str
     is_staff: bool
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict]
 
 
 @router.get("/me", response={200: MeOut, 401: ErrorOut}, auth=api_auth, tags=["account"])

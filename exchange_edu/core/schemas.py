@@ -9,6 +9,7 @@ engine's Decimal context.
 from decimal import Decimal
 from typing import Annotated, Any
 
+from ninja import Schema
 from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 
 NUMERIC_STRING = r"^-?(\d{1,15}(\.\d{1,18})?|\.\d{1,18})$"
@@ -49,3 +50,15 @@ DecimalOut = Annotated[
     PlainSerializer(format_decimal, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DECIMAL_OUT_PATTERN}),
 ]
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """The one shape of every 4xx answer (see exchange_edu/api.py)."""
+
+    detail: str
+    errors: list[ErrorItem]

@@ -11,22 +11,12 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
-from exchange_edu.core.schemas import DecimalIn, DecimalOut
+from exchange_edu.core.schemas import DecimalIn, DecimalOut, ErrorOut  # noqa: F401  (routers use s.ErrorOut)
 
 MAX_PAGE = 500
 
 Quantity = DecimalIn(gt=0, description="contracts", examples=["100"])
 Price = DecimalIn(gt=0, description="quote currency per coin (USD)", examples=["10000"])
-
-
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem]
 
 
 # -- catalog: presets and price sources -------------------------------------------------------------

@@ -415,24 +415,15 @@ def _asset_arg(sb: models.Sandbox, state: Any, rules: Any, asset: Any) -> str:
 
 def deposit(*, sandbox_id: int, account_pk: int, asset: str, amount: Decimal | str | int) -> dict[str, Decimal]:
     """Paper money in from outside; returns the account's balances."""
-    value = _decimal_arg("amount", amount)
-    with transaction.atomic():
-        sb = _lock_sandbox(sandbox_id)
-        acct = _account(sb, account_pk)
-        rules, state = _state(sb)
-        asset = _asset_arg(sb, state, rules, asset)
-        value = ops.quantize_down(value, asset)
-        if value <= 0:
-            raise SandboxError("amount", f"is less than the smallest unit of {asset}")
-        if value > 1_000_000 * max(ops.faucet(rules).get(asset, Decimal(1)), Decimal(1)):
-            raise SandboxError("amount", "is more paper money than a sandbox hands out")
-        delta = ops.transfers_delta(state, rules, [("deposit", asset, value, ops.SYS_EXTERNAL_ID, acct.account_id)])
-        _commit_delta(sb, state, delta)
-        return dict(delta.accounts[acct.account_id].balances)
+    return _move_money(sandbox_id, account_pk, asset, amount, incoming=True)
 
 
 def withdraw(*, sandbox_id: int, account_pk: int, asset: str, amount: Decimal | str | int) -> dict[str, Decimal]:
     """Paper money out, never what margin, pending funding or open orders need."""
+    return _move_money(sandbox_id, account_pk, asset, amount, incoming=False)
+
+
+def _move_money(sandbox_id: int, account_pk: int, asset: Any, amount: Any, *, incoming: bool) -> dict[str, Decimal]:
     value = _decimal_arg("amount", amount)
     with transaction.atomic():
         sb = _lock_sandbox(sandbox_id)
@@ -442,11 +433,17 @@ def withdraw(*, sandbox_id: int, account_pk: int, asset: str, amount: Decimal | 
         value = ops.quantize_down(value, asset)
         if value <= 0:
             raise SandboxError("amount", f"is less than the smallest unit of {asset}")
-        free = ops.withdrawable(state, rules, acct.account_id, asset)
-        if value > free:
-            raise SandboxError("amount", f"only {free} {asset} can be withdrawn; the rest backs margin, "
-                                         "pending funding or open orders")
-        delta = ops.transfers_delta(state, rules, [("withdrawal", asset, value, acct.account_id, ops.SYS_EXTERNAL_ID)])
+        if incoming:
+            if value > 1_000_000 * max(ops.faucet(rules).get(asset, Decimal(1)), Decimal(1)):
+                raise SandboxError("amount", "is more paper money than a sandbox hands out")
+            move = ("deposit", asset, value, ops.SYS_EXTERNAL_ID, acct.account_id)
+        else:
+            free = ops.withdrawable(state, rules, acct.account_id, asset)
+            if value > free:
+                raise SandboxError("amount", f"only {free} {asset} can be withdrawn; the rest backs margin, "
+                                             "pending funding or open orders")
+            move = ("withdrawal", asset, value, acct.account_id, ops.SYS_EXTERNAL_ID)
+        delta = ops.transfers_delta(state, rules, [move])
         _commit_delta(sb, state, delta)
         return dict(delta.accounts[acct.account_id].balances)
 
