@@ -83,7 +83,8 @@ def current_prices(view: Any) -> dict[RefKey, Decimal]:
     for m in view.live_market_ids():
         ms = view.market_state(m)
         out[("mark", m)] = ms.mark_price
-        out[("index", view.market(m).underlying)] = ms.index_price
+        if not view.market(m).is_move:  # a MOVE's index is its fair value, not the coin's price
+            out[("index", view.market(m).underlying)] = ms.index_price
     return out
 
 

@@ -6,9 +6,12 @@ Design note
 For each account the account index names (see `account_index`), with MF = TAV / N:
 
  1. MMF > MF >= ACMF  on-book, incremental: cancel the account's orders, (v3: repay borrows first by
-                      converting coin collateral), then send a reduce-only IOC market order of
-                      `chunk_fraction` (10%) of every position, protected at mark x (1 -+ max_slippage);
-                      next tick again while MF < MMF.
+                      converting coin collateral), then, with probability 1 - (5/6)^(tick seconds)
+                      (a chunk each second with probability 1/6, `liquidation.tiers`), send a
+                      reduce-only IOC of `chunk_fraction` (10%) x uniform(0.5, 1.5) of every position
+                      (at least min($1,000, its notional)), limited 1-5 bps through the best opposite
+                      price (the mark without one); next tick again while MF < MMF. The draws come
+                      from random.Random(tick seed, time, account): the same tick replays the same.
  2. 0 < MF < ACMF     backstop: close (1 - MF / ACMF) of every position. The account sells to the
                       liquidation engine at its zero price PZP; the engine sells on to the backstop
                       liquidity provider (`sys:backstop`) at (1 - s) x PZP + s x MP (s = 1/3): the
@@ -27,6 +30,7 @@ E19 (FTX BLP page): $1,000, long 2 BTC from 10,000: tier 1 from 9,793.81, tier 2
 
 from __future__ import annotations
 
+import random
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -37,7 +41,7 @@ from exchange_edu.engine.ledger import transfer
 from exchange_edu.engine.liquidation import LiquidationCheck, take_over
 from exchange_edu.engine.numbers import ONE, ZERO
 from exchange_edu.engine.rules import RuleSet
-from exchange_edu.engine.subrules import QUOTE_ASSETS
+from exchange_edu.engine.subrules import QUOTE_ASSETS, TierRules
 from exchange_edu.engine.types import SYS_BACKSTOP, SYS_FEES, SYS_INSURANCE, SYS_LIQUIDATION, is_system
 from exchange_edu.engine.unified import AccountRisk, account_risk
 
@@ -103,7 +107,7 @@ def _liquidate(work: Any, rules: RuleSet, risk: AccountRisk, capacity: list[Deci
 
         chunk_at_fillable_price(work, rules, risk)
     elif stage == "book":
-        _chunk_on_book(work, rules, risk)
+        _chunk_on_book(work, rules, risk, max(0, work.now - work.base.now))
     elif stage == "backstop":  # Hyperliquid: the vault takes everything below 2/3 of maintenance
         _to_backstop(work, rules, risk, ONE if liq.backstop_takes_all else ONE - mf / acmf, capacity)
     else:
@@ -116,15 +120,55 @@ def _contracts(size: Decimal, fraction: Decimal) -> Decimal:
     return min(abs(size), max(q, ONE))
 
 
-def _chunk_on_book(work: Any, rules: RuleSet, risk: AccountRisk) -> None:
+def chunk_probability(tiers: TierRules, seconds: int) -> Decimal:
+    """P(a chunk goes out in a tick of `seconds`) = 1 - (1 - p)^seconds (1 s: 1/6; 60 s: 0.99998)."""
+    if seconds <= 0:
+        return ZERO
+    return ONE - (ONE - tiers.chunk_probability_per_second) ** seconds
+
+
+def _uniform(rng: random.Random, lo: Decimal, hi: Decimal) -> Decimal:
+    """A uniform draw in [lo, hi] on a grid of 1e-6, without floats."""
+    return lo + (hi - lo) * Decimal(rng.randrange(1000001)) / Decimal(1000000)
+
+
+def chunk_quantity(tiers: TierRules, fraction: Decimal, size: Decimal, price: Decimal, contract_size: Decimal,
+                   rng: random.Random) -> Decimal:
+    """Whole contracts: |size| x fraction x uniform(1 - jitter, 1 + jitter), at least
+    min(min notional, the position's notional) / (contract_size x price), at most |size|."""
+    jitter = _uniform(rng, ONE - tiers.chunk_jitter, ONE + tiers.chunk_jitter)
+    qty = abs(size) * fraction * jitter
+    per_contract = contract_size * price
+    if per_contract > 0:
+        qty = max(qty, min(tiers.chunk_min_notional, abs(size) * per_contract) / per_contract)
+    return min(abs(size), max(qty.to_integral_value(rounding=ROUND_CEILING), ONE))
+
+
+def _chunk_on_book(work: Any, rules: RuleSet, risk: AccountRisk, seconds: int) -> None:
     from exchange_edu.engine.trading import submit_order
 
-    slip = rules.liquidation.max_slippage
-    for p in risk.positions:
-        qty = _contracts(p.size, rules.liquidation.chunk_fraction)
-        side = Side.SELL if p.size > 0 else Side.BUY
-        limit = p.mark * (1 - slip) if p.size > 0 else p.mark * (1 + slip)
-        submit_order(work, rules, Order(0, risk.account_id, p.market_id, side, OrderType.MARKET, qty, limit,
+    tiers = rules.liquidation.tiers
+    rng = random.Random(f"liquidation:{work.seed}:{work.now}:{risk.account_id}")
+    p = chunk_probability(tiers, seconds)
+    draw = _uniform(rng, ZERO, ONE)
+    if draw >= p:
+        return
+    for pos in risk.positions:
+        market = work.market(pos.market_id)
+        qty = chunk_quantity(tiers, rules.liquidation.chunk_fraction, pos.size, pos.mark, market.contract_size, rng)
+        bps = _uniform(rng, tiers.through_bps_min, tiers.through_bps_max)
+        side = Side.SELL if pos.size > 0 else Side.BUY
+        book = work.book(pos.market_id)
+        best = (book.best_bid() if pos.size > 0 else book.best_ask()) if book is not None else None
+        ref = best if best is not None else pos.mark
+        limit = ref * (1 - bps / 10000) if pos.size > 0 else ref * (1 + bps / 10000)
+        work.emit(EventKind.LIQUIDATION_FILL, market=pos.market_id, account=risk.account_id,
+                  numbers={"contracts": qty if pos.size < 0 else -qty, "limit": limit},
+                  inputs={"probability": p, "draw": draw, "tick_seconds": seconds, "position": pos.size,
+                          "share": qty / abs(pos.size), "through_bps": bps, "best_price": best, "mark": pos.mark},
+                  formula="chunk = 10% x uniform(0.5, 1.5) of the position (min $1,000) with probability "
+                          "1 - (5/6)^seconds, IOC 1-5 bps through the best price")
+        submit_order(work, rules, Order(0, risk.account_id, pos.market_id, side, OrderType.MARKET, qty, limit,
                                         TimeInForce.IOC, reduce_only=True, is_liquidation=True))
 
 

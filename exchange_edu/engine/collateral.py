@@ -49,7 +49,7 @@ def asset_price(view: Any, asset: str) -> Decimal | None:
     if asset in QUOTE_ASSETS:
         return ONE
     for m in view.market_ids():
-        if view.market(m).underlying == asset:
+        if view.market(m).underlying == asset and not view.market(m).is_move:
             return view.market_state(m).index_price
     return None
 

@@ -44,6 +44,7 @@ class EventKind(str, Enum):
     LOSS_WRITTEN_OFF = "loss_written_off"
     MARKET_LISTED = "market_listed"
     MARKET_RELABELLED = "market_relabelled"
+    MOVE_STRIKE = "move_strike"  # a MOVE's first hour is over: its start TWAP is fixed
     # v2+: unified accounts, backstop, collateral; v3: lending pool and realization
     ACCOUNT_LIQUIDATION = "account_liquidation"  # one step of a unified account's liquidation
     BACKSTOP = "backstop"  # the backstop liquidity provider took a position

@@ -69,6 +69,10 @@ def initial_markets(rules: RuleSet, epoch: datetime, now: int = 0) -> list[Marke
     out = []
     for u in rules.contract.all_underlyings():
         out.extend(_initial_markets(rules, epoch, now, u))
+    if rules.contract.move_contracts:
+        from exchange_edu.engine.move import move_listings
+
+        out.extend(move_listings(rules, epoch, now))
     return out
 
 
@@ -90,25 +94,34 @@ def _initial_markets(rules: RuleSet, epoch: datetime, now: int, u: str) -> list[
     return out
 
 
-def maybe_sample_delivery(work: Any, rules: RuleSet, market_id: str, settle_at: int) -> None:
-    """Record an index sample if inside the last window before `settle_at` and one is due."""
+def maybe_sample_delivery(work: Any, rules: RuleSet, market_id: str, settle_at: int,
+                          price: Decimal | None = None) -> bool:
+    """Record an index sample if inside the window before `settle_at` and one is due.
+
+    `price` is the value sampled (default the market's index; a MOVE samples its coin's index).
+    Returns True when a sample was recorded."""
     s = rules.settlement
     ms = work.market_state(market_id)
     if not (settle_at - s.delivery_window_seconds <= work.now < settle_at):
-        return
+        return False
     if ms.last_delivery_sample is not None and work.now - ms.last_delivery_sample < s.delivery_sample_seconds:
-        return
-    work.set_market_state(evolve(ms, delivery_sum=ms.delivery_sum + ms.index_price,
+        return False
+    sample = ms.index_price if price is None else price
+    work.set_market_state(evolve(ms, delivery_sum=ms.delivery_sum + sample,
                                   delivery_count=ms.delivery_count + 1, last_delivery_sample=work.now))
+    return True
 
 
-def settle_market(work: Any, rules: RuleSet, market_id: str, *, deliver: bool) -> Decimal:
-    """Deliver (close everything) or settle (realize uPnL, reset entry) at the window mean."""
+def settle_market(work: Any, rules: RuleSet, market_id: str, *, deliver: bool, price: Decimal | None = None,
+                  inputs: dict[str, Any] | None = None, formula: str | None = None) -> Decimal:
+    """Deliver (close everything) or settle (realize uPnL, reset entry) at the window mean, or at
+    `price` when given (a MOVE: |end TWAP - start TWAP|, explained by `inputs` and `formula`)."""
     from exchange_edu.engine.trading import cancel_account_orders, trade
 
     market = work.market(market_id)
     ms = work.market_state(market_id)
-    price = delivery_price(ms.delivery_sum, ms.delivery_count, ms.index_price)
+    if price is None:
+        price = delivery_price(ms.delivery_sum, ms.delivery_count, ms.index_price)
     for pos in work.positions_in(market_id):
         pos = settle_funding(work, pos)
         if not pos.size:
@@ -131,8 +144,9 @@ def settle_market(work: Any, rules: RuleSet, market_id: str, *, deliver: bool) -
                                   delivery_price=price,
                                   status=MarketStatus.EXPIRED if deliver else ms.status))
     work.emit(EventKind.DELIVERY if deliver else EventKind.SETTLEMENT, market=market_id,
-              numbers={"price": price}, inputs={"samples": ms.delivery_count, "index": ms.index_price},
-              formula="delivery price = mean of the index samples over the last hour")
+              numbers={"price": price},
+              inputs=inputs if inputs is not None else {"samples": ms.delivery_count, "index": ms.index_price},
+              formula=formula or "delivery price = mean of the index samples over the last hour")
     work.rekey_markets.add(market_id)
     return price
 
@@ -146,7 +160,7 @@ def roll_calendar(work: Any, rules: RuleSet, epoch: datetime) -> None:
 def _roll_calendar(work: Any, rules: RuleSet, epoch: datetime, u: str) -> None:
     now = work.now
     live = [work.market(m) for m in work.market_ids()
-            if work.market(m).is_dated and work.market(m).underlying == u
+            if work.market(m).is_dated and work.market(m).underlying == u and not work.market(m).is_move
             and work.market_state(m).status is MarketStatus.OPEN]
     live.sort(key=lambda m: m.expiry_time)
     first = next_settlement_time(epoch, now, rules)  # the next Friday after this delivery
@@ -175,9 +189,10 @@ def _roll_calendar(work: Any, rules: RuleSet, epoch: datetime, u: str) -> None:
         index = work.market_state(live[0].market_id).index_price if live else None
         if index is None:
             index = next((work.market_state(x).index_price for x in work.market_ids()
-                          if work.market(x).underlying == u), None)
+                          if work.market(x).underlying == u and not work.market(x).is_move), None)
         if index is None:
-            index = next(work.market_state(x).index_price for x in work.market_ids())
+            index = next(work.market_state(x).index_price for x in work.market_ids()
+                         if not work.market(x).is_move)
         work.new_markets[m.market_id] = m
         work.set_market_state(MarketState(m.market_id, index, index))
         work.emit(EventKind.MARKET_LISTED, market=m.market_id,

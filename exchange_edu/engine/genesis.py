@@ -46,6 +46,10 @@ def new_exchange(rules: RuleSet, *, index_price: Decimal, epoch: datetime = DEFA
     states = {}
     for m in markets.values():
         price = (index_prices or {}).get(m.underlying, index_price)
+        if m.is_move:  # its index is the expected absolute move, not the coin's price
+            from exchange_edu.engine.move import fair_value
+
+            price = fair_value(rules, m, None, price, now)[0]
         nft = first_funding_time(epoch, now, rules) if not m.is_dated else None
         states[m.market_id] = MarketState(m.market_id, price, price, next_funding_time=nft,
                                           funding_rate_next=next_rate(rules, ZERO) if nft is not None else ZERO,

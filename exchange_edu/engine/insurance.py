@@ -38,7 +38,7 @@ from exchange_edu.engine.book import Order, OrderType, Side, TimeInForce
 from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.ledger import JournalEntry, Line, transfer
 from exchange_edu.engine.margin import collateral, unrealized_pnl
-from exchange_edu.engine.numbers import ZERO, Rounding, from_units, quantize, to_units, unit
+from exchange_edu.engine.numbers import ONE, ZERO, Rounding, from_units, quantize, to_units, unit
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.types import SYS_FEES, SYS_INSURANCE, SYS_LIQUIDATION, Position, evolve, is_system
 
@@ -96,9 +96,60 @@ def adl_lights(view: Any, market_id: str) -> dict[str, int]:
     return out
 
 
+def pro_rata(sizes: list[tuple[str, Decimal]], quantity: Decimal) -> dict[str, Decimal]:
+    """Split `quantity` whole contracts over positions pro rata to |size| (each at most its size):
+    floors first, the leftover contracts by largest remainder (ties: larger size, then id).
+    30 / 20 / 10 absorbing 12 -> 6 / 4 / 2."""
+    total = sum((abs(q) for _, q in sizes), ZERO)
+    if total <= 0 or quantity <= 0:
+        return {}
+    quantity = min(quantity, total)
+    raw = {a: quantity * abs(q) / total for a, q in sizes}
+    out = {a: min(abs(q), raw[a].to_integral_value(rounding="ROUND_FLOOR")) for a, q in sizes}
+    left = quantity - sum(out.values(), ZERO)
+    order = sorted(sizes, key=lambda aq: (-(raw[aq[0]] - out[aq[0]]), -abs(aq[1]), aq[0]))
+    while left > 0:
+        moved = False
+        for a, q in order:
+            step = min(ONE, left, abs(q) - out[a])
+            if step > 0:
+                out[a] += step
+                left -= step
+                moved = True
+            if left <= 0:
+                break
+        if not moved:
+            break
+    return {a: v for a, v in out.items() if v}
+
+
+def _opposing_fills(queue: list[AdlRank], quantity: Decimal, ranking: str, group: int) -> list[tuple[AdlRank, Decimal]]:
+    """(position, contracts) to close: one by one in rank order, or ("largest_position", v2 FTX's
+    last resort) the largest opposing positions `group` at a time, pro rata to size within a group."""
+    fills = []
+    remaining = quantity
+    if ranking != "largest_position":
+        for r in queue:
+            if remaining <= 0:
+                break
+            q = min(remaining, abs(r.size))
+            fills.append((r, q))
+            remaining -= q
+        return fills
+    for i in range(0, len(queue), group):
+        if remaining <= 0:
+            break
+        members = queue[i:i + group]
+        split = pro_rata([(r.account_id, r.size) for r in members], remaining)
+        fills.extend((r, split[r.account_id]) for r in members if r.account_id in split)
+        remaining -= sum(split.values(), ZERO)
+    return fills
+
+
 def auto_deleverage(work: Any, rules: RuleSet, market_id: str, quantity: Decimal) -> Decimal:
-    """Close `quantity` of the engine's inventory against top-ranked opposing traders at its
-    bankruptcy price (the inventory's entry). Returns the quantity closed."""
+    """Close `quantity` of the engine's inventory against opposing traders at its bankruptcy price
+    (the inventory's entry): top-ranked first, or pro rata over the largest ones (v2). Returns the
+    quantity closed."""
     from exchange_edu.engine.trading import cancel_account_orders, trade
 
     inv = work.position(SYS_LIQUIDATION, market_id)
@@ -108,19 +159,22 @@ def auto_deleverage(work: Any, rules: RuleSet, market_id: str, quantity: Decimal
     price = inv.entry_price
     remaining = min(quantity, abs(inv.size))
     done = ZERO
-    for r in adl_queue(work, market_id, longs=inv.size < 0, ranking=rules.liquidation.adl_ranking):
-        if remaining <= 0:
-            break
-        q = min(remaining, abs(r.size))
+    ranking = rules.liquidation.adl_ranking
+    queue = adl_queue(work, market_id, longs=inv.size < 0, ranking=ranking)
+    formula = ("closed at the bankrupt position's price against the largest opposing positions "
+               f"({rules.liquidation.tiers.opposing_group} at a time), pro rata to size"
+               if ranking == "largest_position" else
+               "closed at the bankrupt position's price, highest PNL% x effective leverage first")
+    for r, q in _opposing_fills(queue, remaining, ranking, rules.liquidation.tiers.opposing_group):
         opp_sign = 1 if r.size > 0 else -1
         cancel_account_orders(work, r.account_id, market_id, reason="auto-deleveraged")
         trade(work, rules, market, r.account_id, -opp_sign * q, price, fee_is_maker=None, kind="adl")
         trade(work, rules, market, SYS_LIQUIDATION, opp_sign * q, price, fee_is_maker=None, kind="adl")
         work.emit(EventKind.ADL, market=market_id, account=r.account_id,
                   numbers={"contracts": -opp_sign * q, "price": price},
-                  inputs={"pnl_pct": r.pnl_pct, "effective_leverage": r.effective_leverage, "rank": r.rank},
-                  formula="closed at the bankrupt position's price, highest PNL% x effective leverage first")
-        remaining -= q
+                  inputs={"pnl_pct": r.pnl_pct, "effective_leverage": r.effective_leverage, "rank": r.rank,
+                          "position": r.size, "ranking": ranking},
+                  formula=formula)
         done += q
     return done
 

@@ -170,4 +170,59 @@ class PoolRules:
     min_pnl_factor_after_adl: Decimal = _f("0.77", "0", "10")
 
 
-LITERALS: dict[str, Any] = {"SizeBasis": SizeBasis, "RealizationMode": RealizationMode, "BorrowModel": BorrowModel}
+MovePeriod = Literal["daily", "weekly"]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRules:
+    """v2 option (FTX MOVE, MECHANICS 3.8), listed when `contract.move_contracts` is on.
+
+    A MOVE settles to |TWAP_index(last hour of the period) - TWAP_index(first hour)| (E20), the hour
+    being `settlement.delivery_window_seconds` sampled every `delivery_sample_seconds`. Daily
+    periods run 00:00-24:00 UTC (`{U}-MOVE-MMDD`); weekly ones 7 days from 00:00 UTC on
+    `settlement.settlement_weekday` (`{U}-MOVE-WK-MMDD`, the start date). Each period is listed
+    one period ahead. Linear in USD: `contract_size` dollars per dollar of move.
+
+    Fair value (the MOVE's index; the mark falls back to it) with spot S, strike K (start TWAP, or
+    the running first-hour mean, or S before the period), reference X (S, or in the last hour the
+    projected TWAP), tau = seconds left of the period (the whole period before it starts):
+
+        time value = S x annual_vol x sqrt(tau / seconds_per_year) x sqrt(2 / pi)   (E|dS|, normal)
+        fair value = sqrt(|X - K|^2 + time value^2)   (intrinsic and time value in quadrature:
+                     = time value at the money, -> |X - K| deep in the money, |X - K| at expiry),
+                     at least one tick (marks are divided by)
+    """
+
+    periods: tuple[MovePeriod, ...] = ("daily",)
+    annual_vol: Decimal = field(default=D("0.8"), metadata={"min": D("0.01"), "max": D(10),
+                                                             "doc": "volatility behind the fair value"})
+    contract_size: Decimal = field(default=D(1), metadata={"min": D("0.0001"), "max": D(1000),
+                                                            "doc": "USD per $1 of move"})
+    tick_size: Decimal = field(default=D("0.1"), metadata={"min": D("0.0001"), "max": D(100), "doc": ""})
+    seconds_per_year: Decimal = field(default=D(365 * 86400), metadata={"min": D(1), "max": None, "doc": ""})
+
+
+@dataclass(frozen=True, slots=True)
+class TierRules:
+    """v2 on-book liquidation details and the last resort (MECHANICS 3.5).
+
+    On-book tier: each second a chunk goes out with probability `chunk_probability_per_second`
+    (1/6: roughly every 6 s); a tick of t seconds sends at most one, with probability
+    1 - (1 - p)^t. A chunk is `chunk_fraction` x uniform(1 - jitter, 1 + jitter) of the position
+    (10% x uniform(0.5, 1.5)), at least min(`chunk_min_notional`, the position's notional), an IOC
+    limited `through_bps_min`-`through_bps_max` bps through the best opposite price. Draws come from
+    `random.Random` seeded by the tick's seed, the time and the account.
+    Last resort: the largest opposing positions, `opposing_group` (10) at a time, pro rata to size.
+    """
+
+    chunk_probability_per_second: Decimal = field(default=D("0.1666666666666666666666666666666667"),
+                                                  metadata={"min": D(0), "max": D(1), "doc": ""})
+    chunk_jitter: Decimal = field(default=D("0.5"), metadata={"min": D(0), "max": D("0.99"), "doc": ""})
+    chunk_min_notional: Decimal = field(default=D(1000), metadata={"min": D(0), "max": None, "doc": "USD"})
+    through_bps_min: Decimal = field(default=D(1), metadata={"min": D(0), "max": D(1000), "doc": ""})
+    through_bps_max: Decimal = field(default=D(5), metadata={"min": D(0), "max": D(1000), "doc": ""})
+    opposing_group: int = field(default=10, metadata={"min": 1, "max": 1000, "doc": ""})
+
+
+LITERALS: dict[str, Any] = {"SizeBasis": SizeBasis, "RealizationMode": RealizationMode, "BorrowModel": BorrowModel,
+                            "MovePeriod": MovePeriod}

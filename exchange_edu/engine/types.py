@@ -80,6 +80,12 @@ class ExpiryKind(str, Enum):
     WEEKLY = "weekly"
     BIWEEKLY = "biweekly"
     QUARTERLY = "quarterly"
+    # v2 option (FTX MOVE): futures on the absolute move of the index over a day / a week
+    MOVE_DAILY = "move_daily"
+    MOVE_WEEKLY = "move_weekly"
+
+
+MOVE_KINDS = (ExpiryKind.MOVE_DAILY, ExpiryKind.MOVE_WEEKLY)
 
 
 class MarketStatus(str, Enum):
@@ -109,6 +115,11 @@ class Market:
     @property
     def is_dated(self) -> bool:
         return self.expiry_time is not None
+
+    @property
+    def is_move(self) -> bool:
+        """A MOVE contract: its price (index, mark) is the expected absolute move, not the coin's price."""
+        return self.expiry_kind in MOVE_KINDS
 
     def value(self, contracts: Decimal, price: Decimal) -> Decimal:
         """Absolute position value in the settlement asset at `price`."""
@@ -217,6 +228,9 @@ class MarketState:
     # DeFi pool (skew funding): shorts' own cumulative index (None = one index for both sides).
     # A short owes size x (I_short - snapshot) (size < 0): it receives when I_short rises.
     funding_index_short: Decimal | None = None
+    # MOVE contracts: the start TWAP (mean index over the period's first hour), fixed once that hour
+    # is over (None before). The delivery samples above hold the first hour, then the last hour.
+    move_strike: Decimal | None = None
 
     def index_for(self, size: Decimal) -> Decimal:
         """The funding index a position of signed `size` settles against."""

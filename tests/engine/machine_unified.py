@@ -115,7 +115,8 @@ def make_unified_machine(rules: RuleSet) -> type[RuleBasedStateMachine]:
             self.seq += 1
             idx = {}
             for u, bp in (("BTC", move_bp), ("ETH", eth_bp)):
-                m = next(m for m in self._markets() if self.state.markets[m].underlying == u)
+                m = next(m for m in self._markets() if self.state.markets[m].underlying == u
+                         and not self.state.markets[m].is_move)  # a MOVE's index is its fair value
                 old = self.state.market_states[m].index_price
                 idx[u] = max(D(10), (old * (1 + D(bp) / 10000)).quantize(D("0.01")))
             # the market makers pull their quotes: the mark falls back to the moved index

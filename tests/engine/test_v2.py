@@ -171,3 +171,109 @@ def test_a_bankrupt_account_is_taken_over_and_the_backstop_buys_at_the_mark():
     assert s.position(SYS_BACKSTOP, BTC).size == 2000
     # the fund paid the gap between the bankruptcy price (9,500) and the mark (9,000): $1,000
     assert s.account(SYS_INSURANCE).balance("USD") == V2.insurance_seed - 1000
+
+
+# -- MECHANICS 3.5 details: random on-book chunks, the last resort pro rata ------------------
+
+
+@pytest.mark.parametrize(("name", "seconds", "probability"), [
+    ("no time passed: no chunk", 0, D(0)),
+    ("one second: 1/6", 1, D(1) / 6),
+    ("six seconds: 1 - (5/6)^6 = 66.5%", 6, 1 - (D(5) / 6) ** 6),
+    ("a 60 s tick almost surely sends one", 60, 1 - (D(5) / 6) ** 60),
+])
+def test_chunk_probability_scales_with_the_tick_length(name, seconds, probability):
+    from exchange_edu.engine.backstop import chunk_probability
+
+    assert abs(chunk_probability(V2.liquidation.tiers, seconds) - probability) < D("1e-25")  # the table is 28-digit
+
+
+def test_incremental_chunks_are_5_to_15_percent_and_deterministic_for_a_seed():
+    import random
+
+    from exchange_edu.engine.backstop import chunk_quantity
+
+    tiers = V2.liquidation.tiers
+    size, mark, cs = D(100000), D(20000), D("0.001")  # 100 BTC = $2m: the $1,000 floor does not bind
+    shares = []
+    for seed in range(200):
+        qty = chunk_quantity(tiers, D("0.1"), size, mark, cs, random.Random(seed))
+        assert qty == chunk_quantity(tiers, D("0.1"), size, mark, cs, random.Random(seed))
+        shares.append(qty / size)
+    assert all(D("0.05") <= s <= D("0.15") for s in shares)
+    assert min(shares) < D("0.06")
+    assert max(shares) > D("0.14")
+    # a small position: 10% of 0.3 BTC = $600 < $1,000 -> at least $1,000 = 50 contracts of 0.001 BTC
+    assert chunk_quantity(tiers, D("0.1"), D(-300), mark, cs, random.Random(1)) == 50
+    # smaller than $1,000 altogether: the whole position
+    assert chunk_quantity(tiers, D("0.1"), D(40), mark, cs, random.Random(1)) == 40
+
+
+def _liquidating_tick(seed):
+    s = with_position(exchange(bob=1000), "bob", BTC, 2, 10000)
+    s = at_mark(s, BTC, "9793.80")  # E19: MF < MMF 3%, above ACMF: the on-book tier
+    result = apply_tick(s, V2, TickInput(1, 60, {"BTC": D("9793.80"), "ETH": D(1500)}, seed=seed))
+    return [(e.numbers, e.inputs) for e in result.events if e.kind is EventKind.LIQUIDATION_FILL]
+
+
+def test_on_book_chunk_through_apply_tick_is_seeded_by_the_tick():
+    chunks = _liquidating_tick(7)
+    assert chunks == _liquidating_tick(7)  # same tick, same draws
+    (numbers, inputs), = chunks
+    assert D("0.05") <= inputs["share"] <= D("0.15")  # of 2,000 contracts
+    assert D(1) <= inputs["through_bps"] <= D(5)
+    assert numbers["contracts"] < 0  # the long sells
+    shares = {_liquidating_tick(seed)[0][1]["share"] for seed in range(5)}
+    assert len(shares) > 1
+
+
+@pytest.mark.parametrize(("name", "sizes", "quantity", "expected"), [
+    ("3.5 last resort: 30 / 20 / 10 absorb 12 pro rata", {"a": 30, "b": 20, "c": 10}, 12, {"a": 6, "b": 4, "c": 2}),
+    ("leftover contracts by largest remainder", {"a": 30, "b": 20, "c": 10}, 7, {"a": 4, "b": 2, "c": 1}),
+    ("more than they hold: everyone closed", {"a": 3, "b": 2}, 9, {"a": 3, "b": 2}),
+])
+def test_pro_rata_split_over_opposing_positions(name, sizes, quantity, expected):
+    from exchange_edu.engine.insurance import pro_rata
+
+    split = pro_rata([(a, D(q)) for a, q in sizes.items()], D(quantity))
+    assert split == {a: D(q) for a, q in expected.items()}
+    assert sum(split.values()) == min(D(quantity), sum(D(q) for q in sizes.values()))
+
+
+def _inventory_against(shorts, inventory):
+    """The liquidation engine holds a long of `inventory` BTC-PERP contracts at 20,000; `shorts`
+    are the opposing accounts' short contracts."""
+    s = exchange(**{a: 10 ** 6 for a in shorts})
+    m = s.markets[BTC]
+    for a, q in shorts.items():
+        s = with_position(s, a, BTC, -D(q) * m.contract_size, 20000)
+    s = with_position(s, "sys:liquidation", BTC, D(inventory) * m.contract_size, 20000)
+    return s
+
+
+def test_the_last_resort_closes_the_largest_opposing_positions_pro_rata():
+    from exchange_edu.engine.insurance import auto_deleverage
+
+    s = _inventory_against({"a": 30, "b": 20, "c": 10, "d": 0}, 12)
+    work = Work(s, V2, s.now)
+    assert auto_deleverage(work, V2, BTC, D(12)) == 12
+    sizes = {a: work.position(a, BTC).size for a in "abc"}
+    assert sizes == {"a": -24, "b": -16, "c": -8}  # closed 6 / 4 / 2
+    adl = {e.account: e.numbers["contracts"] for e in work.events if e.kind is EventKind.ADL}
+    assert adl == {"a": 6, "b": 4, "c": 2}
+    assert all(v == 0 for v in totals_by_asset(work.entries).values())
+
+
+def test_the_last_resort_takes_the_top_ten_first_then_the_next():
+    from exchange_edu.engine.insurance import auto_deleverage
+
+    shorts = {f"t{i:02d}": 100 - i for i in range(12)}  # 100, 99, ..., 89
+    s = _inventory_against(shorts, 1000)
+    work = Work(s, V2, s.now)
+    top10 = sum(100 - i for i in range(10))  # 955: the ten largest are closed completely
+    assert auto_deleverage(work, V2, BTC, D(1000)) == 1000
+    assert all(work.position(f"t{i:02d}", BTC) is None for i in range(10))
+    # the other 45 contracts come pro rata from the next group: 90 and 89 -> 23 and 22
+    assert 1000 - top10 == 45
+    assert work.position("t10", BTC).size == -(90 - 23)
+    assert work.position("t11", BTC).size == -(89 - 22)
