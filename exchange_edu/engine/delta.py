@@ -11,7 +11,7 @@ dict copies in `apply_result` (C-speed) and a full index rebuild at funding time
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from exchange_edu.engine.events import Event
@@ -26,6 +26,7 @@ from exchange_edu.engine.types import (
     MarketState,
     Position,
     PositionKey,
+    evolve,
     is_system,
 )
 
@@ -56,7 +57,8 @@ def finish(work: Any, tick_seq: int) -> Delta:
     if rules.margin.account_model == "unified":  # one account-level index instead of per market
         from exchange_edu.engine.account_index import index_after
 
-        return _delta(work, tick_seq, {}, {}, index_after(work, rules))
+        fresh = work.fresh_account_index()  # rebuilt by the liquidation stage, nothing changed since
+        return _delta(work, tick_seq, {}, {}, fresh if fresh is not None else index_after(work, rules))
     rebuilt = {m: build_index(work, rules, m) for m in sorted(work.rekey_markets)}
     updates: dict[str, dict[str, IndexKey | None]] = {}
     for (account_id, market_id), pos in work.positions.items():
@@ -109,7 +111,7 @@ def apply_result(state: EngineState, delta: Any) -> EngineState:
         index.update(d.index_rebuilt)
         for m, changes in d.index_updates.items():
             index[m] = index.get(m, LiquidationIndex()).updated(changes)
-    return replace(
+    return evolve(
         state, now=d.now, tick_seq=max(state.tick_seq, d.tick_seq), markets=markets,
         market_states=market_states, accounts=accounts, positions=positions,
         books={**state.books, **d.books} if d.books else state.books,

@@ -213,11 +213,11 @@ def sweep_funding_dust(work: Any, asset: str) -> Decimal:
     A scan of the positions: call it at funding times (the caller re-keys then anyway).
     """
     pending = ZERO
-    for m in work.market_ids():
-        if work.market(m).settlement_asset != asset:
-            continue
+    markets = [m for m in work.market_ids() if work.market(m).settlement_asset == asset]
+    grouped = _positions_by_market(work, markets)
+    for m in markets:
         ms = work.market_state(m)
-        for p in work.positions_in(m):
+        for p in grouped[m]:
             pending += pending_funding(p, ms.index_for(p.size))
     dust = work.account(SYS_FUNDING).balance(asset) + pending
     entry = transfer("funding_dust", asset, dust, from_account=SYS_FUNDING, to_account=SYS_FEES,
@@ -231,3 +231,23 @@ def sweep_funding_dust(work: Any, asset: str) -> Decimal:
                       "pending": pending},
               formula="dust = sys:funding balance + pending funding of all positions, floored to units")
     return swept
+
+
+def _positions_by_market(view: Any, markets: list[str]) -> dict[str, list[Position]]:
+    """`view.positions_in(m)` for several markets in one scan of the state (same order: by account)."""
+    base = getattr(view, "base", None)
+    if base is None:
+        return {m: view.positions_in(m) for m in markets}
+    out: dict[str, dict[Any, Position]] = {m: {} for m in markets}
+    for k, p in base.positions.items():
+        group = out.get(k[1])
+        if group is not None:
+            group[k] = p
+    for k, p in view.positions.items():
+        group = out.get(k[1])
+        if group is not None:
+            if p is None:
+                group.pop(k, None)
+            else:
+                group[k] = p
+    return {m: sorted(g.values(), key=lambda p: p.account_id) for m, g in out.items()}

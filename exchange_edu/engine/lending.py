@@ -13,8 +13,9 @@ slope2 150%, fee 10%). Rates are annual fractions; U = borrowed / lent, in [0, 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from exchange_edu.engine.numbers import ONE, ZERO, clamp, in_engine_context
@@ -120,7 +121,12 @@ class PoolState:
 
 def curve_of(rules: Any) -> KinkedCurve:
     lr = rules.lending
-    return KinkedCurve(lr.optimal_utilization, lr.base_rate, lr.slope1, lr.slope2, lr.fee)
+    return _curve(lr.optimal_utilization, lr.base_rate, lr.slope1, lr.slope2, lr.fee)
+
+
+@lru_cache(maxsize=64)
+def _curve(optimal: Decimal, base: Decimal, slope1: Decimal, slope2: Decimal, fee: Decimal) -> KinkedCurve:
+    return KinkedCurve(optimal, base, slope1, slope2, fee)  # frozen: one per set of numbers
 
 
 def lends(pool: PoolState, account: Any) -> bool:
@@ -182,7 +188,7 @@ def retrack(pool: PoolState, before: Any, after: Any, asset: str) -> tuple[PoolS
         index.pop(asset, None)
     else:
         index[asset] = snap
-    pool = replace(pool, lent_scaled=pool.lent_scaled + new_l - old_l,
+    pool = evolve(pool, lent_scaled=pool.lent_scaled + new_l - old_l,
                    borrowed_scaled=pool.borrowed_scaled + new_b - old_b)
     return pool, evolve(after, interest_index=index)
 
@@ -196,7 +202,7 @@ def accrue(pool: PoolState, rules: Any, now: int) -> tuple[PoolState, PoolRates,
     nxt = pool.next_accrual_time
     while nxt is not None and nxt <= now:
         nxt += lr.accrual_seconds
-    new = replace(pool, lend_index=pool.lend_index * (1 + l_h), borrow_index=pool.borrow_index * (1 + b_h),
+    new = evolve(pool, lend_index=pool.lend_index * (1 + l_h), borrow_index=pool.borrow_index * (1 + b_h),
                   next_accrual_time=nxt, borrow_rate=rates.borrow_rate, lend_rate=rates.lend_rate)
     return new, rates, fee
 

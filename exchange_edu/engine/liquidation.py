@@ -270,6 +270,14 @@ def index_key(view: Any, rules: RuleSet, position: Position | None) -> IndexKey 
 
 
 def build_index(view: Any, rules: RuleSet, market_id: str) -> LiquidationIndex:
+    """The market's index from scratch; a Work reuses it while nothing changed (the liquidation stage
+    and `delta.finish` both need it at a funding time)."""
+    if getattr(view, "rules", None) is rules and hasattr(view, "memo"):
+        return view.memo(("liquidation_index", market_id), lambda: _build_index(view, rules, market_id))
+    return _build_index(view, rules, market_id)
+
+
+def _build_index(view: Any, rules: RuleSet, market_id: str) -> LiquidationIndex:
     keys = {}
     for p in view.positions_in(market_id):
         k = index_key(view, rules, p)

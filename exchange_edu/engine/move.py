@@ -6,8 +6,10 @@ With `contract.move_contracts` on, each underlying lists a MOVE per period of `r
 (daily `BTC-MOVE-MMDD` 00:00-24:00 UTC, weekly `BTC-MOVE-WK-MMDD` from 00:00 UTC on the settlement
 weekday), one period ahead, so tomorrow's daily trades today. A MOVE is an ordinary linear USD
 future (`Market.is_move`, expiry kind `move_daily` / `move_weekly`): positions, fees, unified
-margin (notional = size x contract_size x mark) and liquidation are the same as for any future.
-Only its price differs:
+margin (notional = size x contract_size x mark) and liquidation are the same as for any future
+(the sqrt-size IMF term counts contracts x contract_size as "coins" with the underlying's factor:
+stricter than for the coin itself, which suits a price that can double in a day). Only its price
+differs:
 
     settlement price = | TWAP_index(last hour) - TWAP_index(first hour) |       E20: |9,650 - 9,400| = 250
 

@@ -23,12 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from exchange_edu.engine.book import Order, OrderType, Side
+from exchange_edu.engine.book import Fill, Order, OrderType, Side
 from exchange_edu.engine.delta import apply_result
 from exchange_edu.engine.events import Event, EventKind
 from exchange_edu.engine.genesis import DEFAULT_EPOCH, new_exchange, set_account_settings
 from exchange_edu.engine.margin import pending_funding, unrealized_pnl
-from exchange_edu.engine.numbers import ZERO, in_engine_context
+from exchange_edu.engine.numbers import ONE, ZERO, in_engine_context
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.step import TickInput, apply_tick
 from exchange_edu.engine.subrules import QUOTE_ASSETS
@@ -123,8 +123,16 @@ def _open(state: EngineState, rules: RuleSet, market: str, contracts: Decimal, p
 
 
 def _nearest_market(state: EngineState) -> str:
-    open_ = [m for m, ms in state.market_states.items() if ms.status is MarketStatus.OPEN]
-    return min(open_, key=lambda m: (state.markets[m].expiry_time or 0, m))
+    markets = state.markets
+    best, best_key = None, None
+    for m, ms in state.market_states.items():
+        if ms.status is MarketStatus.OPEN:
+            key = (markets[m].expiry_time or 0, m)
+            if best_key is None or key < best_key:
+                best, best_key = m, key
+    if best is None:
+        raise ValueError("no open market")
+    return best
 
 
 def _run(path: Sequence[tuple[int, Decimal]], rules: RuleSet, position: ReplayPosition, epoch,
@@ -151,13 +159,20 @@ def _run(path: Sequence[tuple[int, Decimal]], rules: RuleSet, position: ReplayPo
     for step, (t, index) in enumerate(path[1:]):
         seq += 1
         orders: tuple[Order, ...] = ()
+        crosses: tuple[Fill, ...] = ()
         if crowd:
             m = _nearest_market(state)
             price = _tick_price(state, m, index)
             maker, taker = CROWD if step % 2 == 0 else CROWD[::-1]
-            orders = (Order(0, maker, m, Side.BUY, OrderType.LIMIT, Decimal(1), price),
-                      Order(0, taker, m, Side.SELL, OrderType.MARKET, Decimal(1), None))
-        result = apply_tick(state, rules, TickInput(seq, t, {underlying: index}, orders))
+            book, triggers = state.books.get(m), state.triggers.get(m)
+            if book is not None and not len(book) and (triggers is None or not len(triggers)):
+                # nothing rests or waits: the two orders would only meet each other, so print
+                # their fill directly (same positions, PnL and last price; no book round trip)
+                crosses = (Fill(m, price, ONE, 0, 0, maker, taker, Side.SELL, 0),)
+            else:
+                orders = (Order(0, maker, m, Side.BUY, OrderType.LIMIT, ONE, price),
+                          Order(0, taker, m, Side.SELL, OrderType.MARKET, ONE, None))
+        result = apply_tick(state, rules, TickInput(seq, t, {underlying: index}, orders, crosses=crosses))
         state = apply_result(state, result)
         delivered = False
         for ev in result.delta.events:

@@ -25,7 +25,7 @@ and charges the maker / taker fee (`fees`). Buyer PnL + seller PnL = 0 before ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from exchange_edu.engine.book import BookError, Fill, MatchResult, Order, OrderType, Side
@@ -81,8 +81,7 @@ def submit_order(work: Work, rules: RuleSet, order: Order) -> tuple[Order, str |
     """Validate, then rest / match / park an order inside `work`."""
     if order.order_id <= 0 or order.seq <= 0:
         oid, seq = work.take_order_id()
-        order = replace(order, order_id=order.order_id if order.order_id > 0 else oid,
-                        seq=order.seq if order.seq > 0 else seq)
+        order = _with_ids(order, order.order_id if order.order_id > 0 else oid, order.seq if order.seq > 0 else seq)
     reason = _precheck(work, rules, order)
     if reason is not None:
         return order, _reject(work, order, reason), None
@@ -121,6 +120,16 @@ def submit_order(work: Work, rules: RuleSet, order: Order) -> tuple[Order, str |
                        "resting": match.resting.quantity if match.resting else ZERO,
                        "cancelled": match.cancelled_quantity})
     return order, None, match
+
+
+def _with_ids(order: Order, order_id: int, seq: int) -> Order:
+    """`replace(order, order_id=, seq=)` without running again the checks the order has passed."""
+    new = object.__new__(type(order))
+    for name in type(order).__slots__:
+        object.__setattr__(new, name, getattr(order, name))
+    object.__setattr__(new, "order_id", order_id)
+    object.__setattr__(new, "seq", seq)
+    return new
 
 
 def _reject(work: Work, order: Order, reason: str) -> str:

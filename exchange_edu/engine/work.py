@@ -12,6 +12,7 @@ so a tick costs what it touches, not what the state holds. The base state is nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from exchange_edu.engine.events import Event, EventKind
@@ -49,9 +50,9 @@ class Work:
         self.rekey_markets: set[str] = set()  # liquidation index must be rebuilt for these
         self.pools: dict[str, Any] = {}  # v3 lending pools changed in this call
         self._lending = bool(state.pools)
+        self._memo: dict[Any, tuple[tuple[Any, ...], Any]] = {}  # see `memo`
         self.account_index: Any = None  # v2+: set when the liquidation stage rebuilt it
         self.rebuild_account_index = False
-        self.seed = 0  # apply_tick: the tick's seed (the only source of randomness)
 
     # -- reads ------------------------------------------------------------------------------
     def market(self, market_id: str) -> Market:
@@ -187,6 +188,52 @@ class Work:
         self.next_order_id += 1
         self.next_order_seq += 1
         return oid, seq
+
+    # -- memo: a result computed from this view is reused while nothing has changed since -----
+    def overlay(self) -> tuple[tuple[Any, ...], ...]:
+        """What this call has changed so far, as (key, record) pairs per kind."""
+        return (tuple(self.positions.items()), tuple(self.accounts.items()), tuple(self.market_states.items()),
+                tuple(self.new_markets.items()), tuple(self.pools.items()))
+
+    def unchanged_since(self, snapshot: tuple[tuple[Any, ...], ...]) -> bool:
+        """True when the view is exactly what it was at `snapshot`. Records are frozen, so every
+        change stores a new object: the same objects under the same keys mean the same view."""
+        for before, now in zip(snapshot, self.overlay(), strict=True):
+            if len(before) != len(now):
+                return False
+            for (k0, v0), (k1, v1) in zip(before, now, strict=True):
+                if v0 is not v1 or k0 != k1:
+                    return False
+        return True
+
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """`build()` (a pure function of this view, e.g. a liquidation index), computed again only
+        when the view changed since the last call with this key (not the books: callers' results
+        must not depend on them)."""
+        hit = self._memo.get(key)
+        if hit is not None and self.unchanged_since(hit[0]):
+            return hit[1]
+        snapshot = self.overlay()
+        value = build()
+        self._memo[key] = (snapshot, value)
+        return value
+
+    @property
+    def account_index(self) -> Any:
+        return self._account_index
+
+    @account_index.setter
+    def account_index(self, index: Any) -> None:
+        self._account_index = index
+        if index is not None:  # remember the view it was built from (see `fresh_account_index`)
+            self._memo["account_index"] = (self.overlay(), index)
+
+    def fresh_account_index(self) -> Any:
+        """The account index rebuilt in this call if nothing changed since (else None)."""
+        hit = self._memo.get("account_index")
+        if hit is not None and hit[1] is self._account_index and self.unchanged_since(hit[0]):
+            return hit[1]
+        return None
 
 
 def _replace_account(acct: Account, **changes: Any) -> Account:
