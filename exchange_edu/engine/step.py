@@ -7,7 +7,8 @@ seconds, index price per underlying, the bots' orders and cancels, a seed) and r
 TickResult: the delta of what changed plus the journal entries and events. The stages run in this
 order, always:
 
- 1. index      new index price per market; v0 delivery samples (last hour before settlement)
+ 1. index      new index price per market; v0 delivery samples (last hour before settlement);
+               MOVE contracts: first / last hour samples of the coin's index, index = fair value
  2. triggers   stop-market / take-profit orders whose trigger (mark, last or index) was reached
                become market orders (previous mark and last, new index)
  3. matching   cancels, then the tick's orders in the given order (margin-checked like learners')
@@ -22,11 +23,12 @@ order, always:
                tiers on the book, backstop, takeover (see `backstop`)
  8. insurance / ADL  the engine works its inventory; surplus to the fund; deficits by waterfall
                (DeFi pool: ADL of the best winners when their PnL is too large for the pool)
- 9. expiry     at a settlement time: delivery / settlement, clawback, roll-over
+ 9. expiry     at a settlement time: delivery / settlement, clawback, roll-over; expired MOVE
+               contracts delivered at |end TWAP - start TWAP|, the next MOVEs listed
 
 Idempotency: a TickInput whose tick_seq is not greater than state.tick_seq is not applied; the
 result says `skipped=True` (Celery may deliver a tick twice). Randomness, where a mechanic needs
-it, comes from `random.Random(tick_input.seed)` only.
+it, comes from `random.Random` seeded by `tick_input.seed` (`work.seed`) only.
 """
 
 from __future__ import annotations
@@ -103,17 +105,25 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
                                                      next_order_id=state.next_order_id,
                                                      next_order_seq=state.next_order_seq))
     work = Work(state, rules, tick.now)
+    work.seed = tick.seed
     open_markets = [m for m in state.markets if state.market_states[m].status is MarketStatus.OPEN]  # = work's
-    dated = [m for m in open_markets if work.market(m).is_dated]
+    moves = [m for m in open_markets if work.market(m).is_move]
+    dated = [m for m in open_markets if work.market(m).is_dated and m not in moves]
     settle_at = next_settlement_time(state.epoch, state.now, rules) if dated else None
 
     # 1. index (+ v0 delivery samples in the last window before the settlement time)
     for m in open_markets:
+        if m in moves:
+            continue
         index = tick.index_prices.get(work.market(m).underlying)
         if index is not None:
             work.set_market_state(evolve(work.market_state(m), index_price=index))
         if settle_at is not None and m in dated:
             maybe_sample_delivery(work, rules, m, settle_at)
+    if moves:  # MOVE: first / last hour samples of the coin's index; index = fair value
+        from exchange_edu.engine.move import update_moves
+
+        update_moves(work, rules, tick.index_prices)
 
     # 2. triggers (fired stops become market orders, margin-checked again)
     for m in open_markets:
@@ -201,6 +211,12 @@ def apply_tick(state: EngineState, rules: RuleSet, tick: TickInput) -> TickResul
                 settle_losses_with_clawback(work, rules, asset)
             reset_period_pnl(work, asset)
         roll_calendar(work, rules, state.epoch)
+    if moves or rules.contract.move_contracts:
+        from exchange_edu.engine.move import list_moves, settle_moves
+
+        settle_moves(work, rules, tick.index_prices)
+        if rules.contract.move_contracts:
+            list_moves(work, rules, state.epoch, tick.index_prices)
 
     return TickResult(tick.tick_seq, False, finish(work, tick.tick_seq), tuple(checks))
 

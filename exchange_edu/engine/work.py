@@ -53,6 +53,7 @@ class Work:
         self._memo: dict[Any, tuple[tuple[Any, ...], Any]] = {}  # see `memo`
         self.account_index: Any = None  # v2+: set when the liquidation stage rebuilt it
         self.rebuild_account_index = False
+        self.seed = 0  # apply_tick: the tick's seed (the only source of randomness)
 
     # -- reads ------------------------------------------------------------------------------
     def market(self, market_id: str) -> Market:
