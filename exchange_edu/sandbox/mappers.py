@@ -163,7 +163,7 @@ def _market_from_row(r: dict[str, Any]) -> tuple[EngineMarket, MarketState]:
                      r["funding_index"], r["funding_rate_next"], r["next_funding_time"], r["premium_sum"],
                      r["premium_count"], r["last_premium_sample"], r["delivery_sum"], r["delivery_count"],
                      r["last_delivery_sample"], r["delivery_price"], r["open_interest"],
-                     funding_index_short=r["funding_index_short"])
+                     funding_index_short=r["funding_index_short"], move_strike=r["move_strike"])
     return market, ms
 
 
@@ -171,7 +171,8 @@ _MARKET_DEF = ("underlying", "kind", "contract_size", "settlement_asset", "quote
                "expiry_kind", "expiry_time", "listed_at")
 _MARKET_STATE = ("index_price", "mark_price", "last_price", "status", "funding_index", "funding_rate_next",
                  "next_funding_time", "premium_sum", "premium_count", "last_premium_sample", "delivery_sum",
-                 "delivery_count", "last_delivery_sample", "delivery_price", "open_interest", "funding_index_short")
+                 "delivery_count", "last_delivery_sample", "delivery_price", "open_interest", "funding_index_short",
+                 "move_strike")
 
 
 def _order_from_row(r: dict[str, Any], market_id: str, account_id: str) -> EngineOrder:

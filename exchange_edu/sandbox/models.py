@@ -137,6 +137,7 @@ class Market(models.Model):
     delivery_price = DecimalTextField(null=True, blank=True)
     open_interest = DecimalTextField(default="0")
     funding_index_short = DecimalTextField(null=True, blank=True)  # skew funding (defi_pool): the shorts' index
+    move_strike = DecimalTextField(null=True, blank=True)  # MOVE contracts: the first hour's index TWAP
     fill_seq = models.BigIntegerField(default=0)  # the book's next fill seq
 
     class Meta:

@@ -33,12 +33,17 @@ def test_pools_and_interest_snapshots_round_trip_through_the_database():
         assert loaded.auto_lend == account.auto_lend, account_id
 
 
-@pytest.mark.parametrize("preset", ["v1", "v2", "v3", "defi_book", "defi_pool"])
-def test_a_cold_worker_continues_the_same_history_as_a_warm_one(preset):
-    warm = make_sandbox(preset, bots=4, tick_seconds=900, running=False, seed=21)
-    cold = make_sandbox(preset, bots=4, tick_seconds=900, running=False, seed=21)
+@pytest.mark.parametrize(("preset", "overrides", "tick_seconds", "ticks"), [
+    ("v1", None, 900, 10), ("v2", None, 900, 10), ("v3", None, 900, 10), ("defi_book", None, 900, 10),
+    ("defi_pool", None, 900, 10),
+    # a day and a half: tomorrow's MOVE strikes in its first hour and today's settles at midnight
+    ("v2", {"contract.move_contracts": True}, 1800, 75),
+], ids=["v1", "v2", "v3", "defi_book", "defi_pool", "v2 with MOVE contracts"])
+def test_a_cold_worker_continues_the_same_history_as_a_warm_one(preset, overrides, tick_seconds, ticks):
+    warm = make_sandbox(preset, bots=4, tick_seconds=tick_seconds, running=False, seed=21, overrides=overrides)
+    cold = make_sandbox(preset, bots=4, tick_seconds=tick_seconds, running=False, seed=21, overrides=overrides)
 
-    for _ in range(10):
+    for _ in range(ticks):
         advance(warm, 1)
         mappers.forget_state(cold.pk)  # as if each tick ran in a new worker process
         advance(cold, 1)
