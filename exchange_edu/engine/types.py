@@ -53,12 +53,31 @@ SYSTEM_ACCOUNTS = (SYS_INSURANCE, SYS_FEES, SYS_CLEARING, SYS_FUNDING, SYS_LIQUI
 def evolve(obj: Any, **changes: Any) -> Any:
     """`dataclasses.replace` for the engine's slotted frozen records, without its overhead.
 
-    Only for classes without `__post_init__` (all of this module's records)."""
+    Only for classes without `__post_init__` (all of this module's records). Each class gets a
+    generated copy function (one slot store per field through the slot's descriptor)."""
     cls = type(obj)
-    new = object.__new__(cls)
-    for name in cls.__slots__:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
-    return new
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _make_copier(cls)
+    return copier(obj, changes)
+
+
+_COPIERS: dict[type, Any] = {}
+
+
+def _make_copier(cls: type) -> Any:
+    """`def copy(obj, changes)`: a new instance with every slot from `changes` or else from `obj`."""
+    names = cls.__slots__
+    if isinstance(names, str):
+        names = (names,)
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def copy(obj, changes):", "    new = _new(_cls)"]
+    for i, name in enumerate(names):
+        scope[f"_set{i}"] = getattr(cls, name).__set__
+        lines.append(f"    _set{i}(new, changes[{name!r}] if {name!r} in changes else obj.{name})")
+    lines.append("    return new")
+    exec("\n".join(lines), scope)  # source generated from the class's own slot names
+    return scope["copy"]
 
 
 def is_system(account_id: AccountId) -> bool:
