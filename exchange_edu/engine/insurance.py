@@ -187,7 +187,7 @@ def _budget_qty(work: Any, market: Any, inv: Position, budget: Decimal, limit: D
 
     Returns (quantity, limited_by_budget). Walks the book's levels up to the protection price."""
     book = work.book(market.market_id)
-    if book is None:
+    if book is None or not len(book):  # nothing to sell into (the walk below would take nothing)
         return ZERO, False
     bids, asks = book.depth(200)
     levels = bids if inv.size > 0 else asks

@@ -65,8 +65,8 @@ def impact_notional(rules: RuleSet, market: Market) -> Decimal:
 
 def impact_prices(book: Any, rules: RuleSet, market: Market) -> tuple[Decimal | None, Decimal | None]:
     """(impact bid, impact ask) of the book for the impact notional."""
-    if book is None or rules.pricing.impact_margin <= 0:
-        return None, None
+    if book is None or rules.pricing.impact_margin <= 0 or not len(book):
+        return None, None  # an empty book is too thin on both sides
     from exchange_edu.engine.book import Side
 
     n = impact_notional(rules, market)

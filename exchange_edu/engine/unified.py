@@ -115,7 +115,44 @@ def account_risk(view: Any, rules: RuleSet, account_id: str,
                  extra: dict[str, tuple[Decimal, Decimal]] | None = None,
                  include_orders: bool = False) -> AccountRisk:
     """The account's unified figures; `extra` adds hypothetical trades {market: (signed qty, price)};
-    `include_orders` counts resting orders' worst-side open size (FTX open margin fraction)."""
+    `include_orders` counts resting orders' worst-side open size (FTX open margin fraction).
+
+    Inside one engine call (a `Work` view) the plain figures are reused while every input is the
+    same object as when they were computed (records are frozen: a change stores a new object)."""
+    cache = getattr(view, "risk_cache", None) if not extra and not include_orders else None
+    if cache is None or rules is not view.rules:
+        return _account_risk(view, rules, account_id, extra, include_orders)
+    key = _risk_inputs(view, account_id)
+    hit = cache.get(account_id)
+    if hit is not None and len(hit[0]) == len(key) and all(a is b for a, b in zip(hit[0], key, strict=True)):
+        return hit[1]
+    risk = _account_risk(view, rules, account_id, None, False)
+    cache[account_id] = (key, risk)
+    return risk
+
+
+def _risk_inputs(work: Any, account_id: str) -> tuple[Any, ...]:
+    """Every record the plain `account_risk` reads from a `Work`: the account, its pools, and per
+    market the market, its state and the account's position (statuses, marks, indices, funding)."""
+    base = work.base
+    acct = work.account(account_id)
+    out: list[Any] = [acct]
+    if base.pools or work.pools:
+        out.extend(work.pool(asset) for asset in acct.balances)
+    ms_over, ms_base = work.market_states, base.market_states
+    mk_over, mk_base = work.new_markets, base.markets
+    pos_over, pos_base = work.positions, base.positions
+    for m in work.market_ids():
+        key = (account_id, m)
+        ms = ms_over.get(m)
+        mk = mk_over.get(m)
+        out += (mk if mk is not None else mk_base[m], ms if ms is not None else ms_base[m],
+                pos_over[key] if key in pos_over else pos_base.get(key))
+    return tuple(out)
+
+
+def _account_risk(view: Any, rules: RuleSet, account_id: str, extra: dict[str, tuple[Decimal, Decimal]] | None,
+                  include_orders: bool) -> AccountRisk:
     acct = view.account(account_id)
     balances = effective_balances(view, rules, acct)
     upnl = notional = imf_sum = mmf_sum = ZERO

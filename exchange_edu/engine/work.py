@@ -54,6 +54,7 @@ class Work:
         self.account_index: Any = None  # v2+: set when the liquidation stage rebuilt it
         self.rebuild_account_index = False
         self.seed = 0  # apply_tick: the tick's seed (the only source of randomness)
+        self.risk_cache: dict[str, tuple[tuple[Any, ...], Any]] = {}  # see `unified.account_risk`
 
     # -- reads ------------------------------------------------------------------------------
     def market(self, market_id: str) -> Market:
@@ -66,7 +67,8 @@ class Work:
         return list(dict.fromkeys([*self.base.markets, *self.new_markets]))
 
     def live_market_ids(self) -> list[str]:
-        return [m for m in self.market_ids() if self.market_state(m).status is MarketStatus.OPEN]
+        over, base, open_ = self.market_states, self.base.market_states, MarketStatus.OPEN
+        return [m for m in self.market_ids() if (over.get(m) or base[m]).status is open_]
 
     def market_state(self, market_id: str) -> MarketState:
         ms = self.market_states.get(market_id)
