@@ -122,15 +122,17 @@ def indexable_accounts(view: Any) -> list[str]:
     """Non-system accounts with a position or a negative balance (a scan: rebuilds only)."""
     base = view.base if hasattr(view, "base") else view
     out = {a for (a, _m) in base.positions}
-    out.update(a for a, acct in base.accounts.items() if any(b < 0 for b in acct.balances.values()))
+    out.update(a for a, acct in base.accounts.items() if acct.balances and min(acct.balances.values()) < 0)
     if hasattr(view, "base"):
         out.update(a for (a, _m) in view.positions)
         out.update(view.accounts)
     return sorted(a for a in out if not is_system(a))
 
 
-def build_account_index(view: Any, rules: RuleSet) -> AccountIndex:
-    prices = current_prices(view)
+def build_account_index(view: Any, rules: RuleSet, prices: dict[RefKey, Decimal] | None = None) -> AccountIndex:
+    """Every indexable account keyed at `prices` (default: the view's `current_prices`)."""
+    if prices is None:
+        prices = current_prices(view)
     keys = {}
     for a in indexable_accounts(view):
         tol = tolerance(view, rules, a, prices, prices)

@@ -53,7 +53,7 @@ def liquidate_accounts(work: Any, rules: RuleSet, state: Any, *, rebuild: bool =
     prices = current_prices(work)
     index = state.account_index
     if index is None or rebuild or index.drift(prices) > REBASE_DRIFT:
-        index = build_account_index(work, rules)
+        index = build_account_index(work, rules, prices)
         work.account_index = index
     candidates = set(index.candidates(prices))
     candidates.update(a for a in work.accounts if not is_system(a))

@@ -76,9 +76,13 @@ def realize_account(work: Any, account_id: str) -> Decimal:
 
 
 def _trader_positions(work: Any) -> list[Any]:
+    from exchange_edu.engine.funding import _positions_by_market
+
+    markets = work.live_market_ids()
+    grouped = _positions_by_market(work, markets)  # = positions_in(m) per market, one scan
     out = []
-    for m in work.live_market_ids():
-        out.extend(p for p in work.positions_in(m) if p.size and not is_system(p.account_id))
+    for m in markets:
+        out.extend(p for p in grouped[m] if p.size and not is_system(p.account_id))
     return out
 
 
