@@ -221,6 +221,9 @@ class Account:
         return self.balances.get(asset, ZERO)
 
 
+_EMPTY_SYSTEM: dict[AccountId, Account] = {a: Account(a) for a in SYSTEM_ACCOUNTS}
+
+
 @dataclass(frozen=True, slots=True)
 class MarketState:
     """Everything about a market that changes tick by tick (prices, funding, samples)."""
@@ -281,7 +284,12 @@ class EngineState:
     pools: dict[Asset, Any] = field(default_factory=dict)
 
     def account(self, account_id: AccountId) -> Account:
-        return self.accounts.get(account_id) or Account(account_id)
+        a = self.accounts.get(account_id)
+        if a is not None:
+            return a
+        # an untouched system account (the engine asks for them every tick): one shared empty
+        # record per id (records are never mutated)
+        return _EMPTY_SYSTEM.get(account_id) or Account(account_id)
 
     def position(self, account_id: AccountId, market_id: MarketId) -> Position | None:
         return self.positions.get((account_id, market_id))
