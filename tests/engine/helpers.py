@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from exchange_edu.engine.book import Order, OrderType, Side, TimeInForce
@@ -45,3 +46,41 @@ def open_pair(rules: RuleSet, *, price: object, contracts: object, long_lev: obj
 
 
 __all__ = ["D", "Order", "OrderType", "Side", "TimeInForce", "limit", "market_order", "open_pair", "place"]
+
+
+def run_crowd(rules: RuleSet, *, seed: int, ticks: int, tick_seconds: int, rise_until: int, rise: str,
+              fall: str) -> tuple[EngineState, Counter[str]]:
+    """A BTC/ETH exchange at 60,000 / 3,000 with the default bot crowd, driven `ticks` ticks by a
+    BTC path that rises by `rise` per tick until `rise_until`, then falls by `fall`. Every tick's
+    entries must balance per asset. Returns the final state and the event kinds seen."""
+    from exchange_edu.engine.bots import bot_deposits, default_crowd, orders_for_tick, with_bot_settings
+    from exchange_edu.engine.genesis import deposit
+    from exchange_edu.engine.ledger import totals_by_asset
+    from exchange_edu.engine.step import TickInput, apply_tick
+
+    s = new_exchange(rules, index_price=Decimal(60000), index_prices={"BTC": Decimal(60000), "ETH": Decimal(3000)})
+    crowd = default_crowd(rules, seed=seed, index_price=Decimal(60000))
+    for account_id, amounts in bot_deposits(rules, crowd).items():
+        for asset, amount in amounts.items():
+            s = deposit(s, account_id, asset, amount)
+    s = with_bot_settings(s, rules, crowd)
+    kinds: Counter[str] = Counter()
+    price = Decimal(60000)
+    for seq in range(1, ticks):
+        price = (price * Decimal(rise if seq < rise_until else fall)).quantize(Decimal("0.01"))
+        orders, cancels = orders_for_tick(s, rules, crowd, seed=seed, tick_seq=seq)
+        result = apply_tick(s, rules, TickInput(seq, seq * tick_seconds, {"BTC": price, "ETH": Decimal(3000)},
+                                                orders, cancels))
+        assert all(v == 0 for v in totals_by_asset(result.entries).values())
+        s = apply_result(s, result)
+        kinds.update(e.kind.value for e in result.events)
+    return s, kinds
+
+
+def balances_sum_to_zero(state: EngineState) -> bool:
+    """Every asset's balances over all accounts (system ones included) add up to zero."""
+    totals: Counter[str] = Counter()
+    for account in state.accounts.values():
+        for asset, amount in account.balances.items():
+            totals[asset] += amount
+    return all(v == 0 for v in totals.values())

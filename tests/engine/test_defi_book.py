@@ -4,18 +4,16 @@ the crowd of bots trading on the preset."""
 
 from __future__ import annotations
 
-from collections import Counter
 from decimal import Decimal
 
 import pytest
 
-from exchange_edu.engine.bots import bot_deposits, default_crowd, orders_for_tick, with_bot_settings
 from exchange_edu.engine.delta import apply_result
 from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.explorer import explorer
 from exchange_edu.engine.fillable import bankruptcy_price, fillable_price, insurance_fee
 from exchange_edu.engine.funding import dydx_funding_rate, hourly_payment, next_rate
-from exchange_edu.engine.genesis import deposit, new_exchange
+from exchange_edu.engine.genesis import new_exchange
 from exchange_edu.engine.ledger import totals_by_asset
 from exchange_edu.engine.numbers import engine_context
 from exchange_edu.engine.oracle import hyperliquid_mark
@@ -23,7 +21,7 @@ from exchange_edu.engine.rules import DEFI_BOOK, preset
 from exchange_edu.engine.step import TickInput, apply_tick
 from exchange_edu.engine.types import SYS_BACKSTOP, SYS_INSURANCE, MarginMode, Position, evolve
 
-from .helpers import Side, limit, place
+from .helpers import Side, balances_sum_to_zero, limit, place, run_crowd
 
 D = Decimal
 BTC = "BTC-PERP"
@@ -170,27 +168,10 @@ def test_explorer_lists_every_account_with_its_liquidation_distance():
 
 
 def test_the_crowd_trades_on_the_defi_book_and_the_ledger_balances():
-    rules = DEFI_BOOK
-    s = new_exchange(rules, index_price=D(60000), index_prices={"BTC": D(60000), "ETH": D(3000)})
-    crowd = default_crowd(rules, seed=3, index_price=D(60000))
-    for a, amounts in bot_deposits(rules, crowd).items():
-        for asset, amount in amounts.items():
-            s = deposit(s, a, asset, amount)
-    s = with_bot_settings(s, rules, crowd)
-    kinds: Counter[str] = Counter()
-    price = D(60000)
-    for seq in range(1, 150):
-        price = (price * (D("1.001") if seq < 60 else D("0.993"))).quantize(D("0.01"))
-        orders, cancels = orders_for_tick(s, rules, crowd, seed=3, tick_seq=seq)
-        result = apply_tick(s, rules, TickInput(seq, seq * 60, {"BTC": price, "ETH": D(3000)}, orders, cancels))
-        assert all(v == 0 for v in totals_by_asset(result.entries).values())
-        s = apply_result(s, result)
-        kinds.update(e.kind.value for e in result.events)
+    s, kinds = run_crowd(DEFI_BOOK, seed=3, ticks=150, tick_seconds=60, rise_until=60, rise="1.001",
+                         fall="0.993")
+
     assert kinds["fill"] > 0
     assert kinds["funding_paid"] > 0
-    totals: Counter[str] = Counter()
-    for acct in s.accounts.values():
-        for asset, amount in acct.balances.items():
-            totals[asset] += amount
-    assert all(v == 0 for v in totals.values())
-    assert len(explorer(s, rules)) > 0
+    assert balances_sum_to_zero(s)
+    assert len(explorer(s, DEFI_BOOK)) > 0

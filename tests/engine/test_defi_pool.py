@@ -4,12 +4,10 @@ LPs lose what traders win", and the bots' orders on the preset."""
 
 from __future__ import annotations
 
-from collections import Counter
 from decimal import Decimal
 
 import pytest
 
-from exchange_edu.engine.bots import bot_deposits, default_crowd, orders_for_tick, with_bot_settings
 from exchange_edu.engine.delta import apply_result
 from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.genesis import deposit, new_exchange, set_account_settings
@@ -31,7 +29,7 @@ from exchange_edu.engine.subrules import PoolRules
 from exchange_edu.engine.trading import place_order
 from exchange_edu.engine.types import SYS_POOL, SYS_POOL_LP
 
-from .helpers import Side, limit, market_order
+from .helpers import Side, balances_sum_to_zero, limit, market_order, run_crowd
 
 D = Decimal
 BTC = "BTC-PERP"
@@ -193,26 +191,9 @@ def test_story_the_pools_lps_lose_what_traders_win():
 
 
 def test_the_crowd_trades_against_the_pool_and_the_ledger_balances():
-    rules = DEFI_POOL
-    s = new_exchange(rules, index_price=D(60000), index_prices={"BTC": D(60000), "ETH": D(3000)})
-    crowd = default_crowd(rules, seed=5, index_price=D(60000))
-    for a, amounts in bot_deposits(rules, crowd).items():
-        for asset, amount in amounts.items():
-            s = deposit(s, a, asset, amount)
-    s = with_bot_settings(s, rules, crowd)
-    kinds: Counter[str] = Counter()
-    price = D(60000)
-    for seq in range(1, 120):
-        price = (price * (D("1.002") if seq < 50 else D("0.992"))).quantize(D("0.01"))
-        orders, cancels = orders_for_tick(s, rules, crowd, seed=5, tick_seq=seq)
-        result = apply_tick(s, rules, TickInput(seq, seq * 120, {"BTC": price, "ETH": D(3000)}, orders, cancels))
-        assert all(v == 0 for v in totals_by_asset(result.entries).values())
-        s = apply_result(s, result)
-        kinds.update(e.kind.value for e in result.events)
+    s, kinds = run_crowd(DEFI_POOL, seed=5, ticks=120, tick_seconds=120, rise_until=50, rise="1.002",
+                         fall="0.992")
+
     assert kinds["pool_fill"] > 0
     assert kinds["pool_funding"] > 0
-    totals: Counter[str] = Counter()
-    for acct in s.accounts.values():
-        for asset, amount in acct.balances.items():
-            totals[asset] += amount
-    assert all(v == 0 for v in totals.values())
+    assert balances_sum_to_zero(s)
