@@ -244,6 +244,7 @@ def state_from_db(sandbox: models.Sandbox, rules: RuleSet | None = None) -> Engi
 def _persist_interest(sandbox: models.Sandbox, delta: Delta, tick_seq: int, acct_pk: dict[str, int]) -> None:
     """InterestAccrual rows from the v3 interest events: balances (index growth) and uPnL (rate)."""
     rows = []
+    upnl_asset = None  # the settlement asset, looked up once and only when needed
     for ev in delta.events:
         if ev.account not in acct_pk:
             continue
@@ -252,7 +253,8 @@ def _persist_interest(sandbox: models.Sandbox, delta: Delta, tick_seq: int, acct
             rate = Decimal(str(ev.inputs["index_now"])) / Decimal(str(ev.inputs["index_then"] or 1)) - 1
             amount = Decimal(str(ev.numbers.get("posted", 0)))
         elif ev.kind is EventKind.UPNL_INTEREST:
-            asset = next(iter(sandbox_settlement_assets(sandbox)), "USDC")
+            upnl_asset = upnl_asset or next(iter(sandbox_settlement_assets(sandbox)), "USDC")
+            asset = upnl_asset
             upnl = Decimal(str(ev.inputs["upnl"]))
             rate = Decimal(str(ev.inputs["lend_rate" if upnl > 0 else "borrow_rate"]))
             amount = Decimal(str(ev.numbers["interest"]))
