@@ -94,3 +94,11 @@ def test_server_error_page_renders_without_a_request_context():
     html = render_to_string("500.html")
 
     assert "exchange-edu" in html
+
+
+def test_lessons_page_says_what_works_today_while_lesson_pages_are_unwritten(client):
+    html = client.get("/lessons/").content.decode()
+
+    assert "What works today." in html
+    assert 'href="/api/v1/docs"' in html
+    assert 'href="/accounts/signup/"' in html
