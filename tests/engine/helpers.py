@@ -84,3 +84,18 @@ def balances_sum_to_zero(state: EngineState) -> bool:
         for asset, amount in account.balances.items():
             totals[asset] += amount
     return all(v == 0 for v in totals.values())
+
+
+def assert_funding_zero_sum(state: EngineState, asset: str, settlements: int) -> None:
+    """sys:funding holds what positions paid minus what they received, in whole units; exact
+    payments sum to zero, so it equals the positions' pending funding plus rounding dust, at most
+    one unit per settlement and never negative."""
+    from exchange_edu.engine.margin import pending_funding
+    from exchange_edu.engine.numbers import ZERO, engine_context, unit
+    from exchange_edu.engine.types import SYS_FUNDING
+
+    with engine_context():
+        pending = sum((pending_funding(p, state.market_states[p.market_id].funding_index)
+                       for p in state.positions.values()), ZERO)
+        dust = state.account(SYS_FUNDING).balance(asset) + pending
+        assert Decimal("-1e-20") <= dust <= settlements * unit(asset) + Decimal("1e-20")

@@ -21,12 +21,13 @@ from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.genesis import new_exchange, set_account_settings
 from exchange_edu.engine.ledger import totals_by_asset
 from exchange_edu.engine.liquidation import position_prices
-from exchange_edu.engine.margin import maintenance_margin, pending_funding
-from exchange_edu.engine.numbers import ZERO, engine_context, unit
+from exchange_edu.engine.margin import maintenance_margin
+from exchange_edu.engine.numbers import ZERO, engine_context
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.step import TickInput, apply_tick
 from exchange_edu.engine.trading import place_order
-from exchange_edu.engine.types import SYS_FUNDING, SYS_INSURANCE, MarginMode, MarketStatus, is_system
+from exchange_edu.engine.types import SYS_INSURANCE, MarginMode, MarketStatus, is_system
+from tests.engine.helpers import assert_funding_zero_sum
 
 D = Decimal
 TRADERS = ("t1", "t2", "t3", "t4")
@@ -166,13 +167,7 @@ def make_machine(rules: RuleSet, leverages: tuple[int, ...]) -> type[RuleBasedSt
 
         @invariant()
         def funding_is_zero_sum(self):
-            with engine_context():
-                pending = sum((pending_funding(p, self.state.market_states[p.market_id].funding_index)
-                               for p in self.state.positions.values()), ZERO)
-                # sys:funding holds what positions paid minus what they received, in whole units;
-                # exact payments sum to zero, so it equals sum(pending) + rounding dust >= 0.
-                dust = self.state.account(SYS_FUNDING).balance(asset) + pending
-                assert D("-1e-20") <= dust <= self.funding_settlements * unit(asset) + D("1e-20")
+            assert_funding_zero_sum(self.state, asset, self.funding_settlements)
 
         @invariant()
         def bankruptcy_liquidation_entry_are_ordered(self):

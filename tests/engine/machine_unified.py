@@ -22,13 +22,13 @@ from exchange_edu.engine.events import EventKind
 from exchange_edu.engine.genesis import deposit, new_exchange
 from exchange_edu.engine.ledger import totals_by_asset
 from exchange_edu.engine.lending import lends, pending_interest
-from exchange_edu.engine.margin import pending_funding
-from exchange_edu.engine.numbers import ZERO, engine_context, unit
+from exchange_edu.engine.numbers import ZERO, engine_context
 from exchange_edu.engine.rules import RuleSet
 from exchange_edu.engine.step import TickInput, apply_tick
 from exchange_edu.engine.trading import place_order
-from exchange_edu.engine.types import SYS_FUNDING, SYS_INSURANCE, MarketStatus, is_system
+from exchange_edu.engine.types import SYS_INSURANCE, MarketStatus, is_system
 from exchange_edu.engine.unified import account_risk
+from tests.engine.helpers import assert_funding_zero_sum
 
 D = Decimal
 TRADERS = ("t1", "t2", "t3", "t4")
@@ -146,11 +146,7 @@ def make_unified_machine(rules: RuleSet) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def funding_is_zero_sum(self):
-            with engine_context():
-                pending = sum((pending_funding(p, self.state.market_states[p.market_id].funding_index)
-                               for p in self.state.positions.values()), ZERO)
-                dust = self.state.account(SYS_FUNDING).balance(asset) + pending
-                assert D("-1e-20") <= dust <= self.funding_settlements * unit(asset) + D("1e-20")
+            assert_funding_zero_sum(self.state, asset, self.funding_settlements)
 
         @invariant()
         def pool_accounting(self):
